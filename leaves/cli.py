@@ -1,0 +1,70 @@
+"""The command line: LightningCLI with the project's defaults and checkpoint lookup."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+from jsonargparse import Namespace
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.utilities import rank_zero_info
+
+from leaves.data import LeavesDataModule
+from leaves.module import LeavesModule
+from leaves.runs import find_checkpoint, run_dir_of
+
+
+def _runs_root(trainer_cfg: Namespace) -> Path:
+    """Where fits write their runs: the logger's save_dir, else the trainer's root dir."""
+    logger = trainer_cfg.get("logger")
+    save_dir = logger.get("init_args", {}).get("save_dir") if isinstance(logger, Namespace) else None
+    return Path(save_dir or trainer_cfg.get("default_root_dir") or ".")
+
+
+class LeavesCLI(LightningCLI):
+    """LightningCLI that resolves checkpoints the way a competitor expects.
+
+    - `predict` without `--ckpt_path` uses the best checkpoint of the latest fit
+      (and says which); `--ckpt_path best|last` mean the same for that run.
+    - `fit --ckpt_path last` resumes the latest run in its own folder, so its
+      logs, curves and checkpoints continue where they stopped.
+    """
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        self.config = parser.parse_args(args)
+        sub = self.config.subcommand
+        cfg = self.config[sub]
+        ckpt = cfg.get("ckpt_path")
+        if sub == "predict" and ckpt in (None, "best", "last"):
+            found = find_checkpoint(_runs_root(cfg.trainer), ckpt or "best")
+            rank_zero_info(f"Predicting with {found}")
+            cfg.ckpt_path = str(found)
+        elif sub == "fit" and ckpt == "last":
+            found = find_checkpoint(_runs_root(cfg.trainer), "last")
+            rank_zero_info(f"Resuming {found}")
+            cfg.ckpt_path = str(found)
+            logger = cfg.trainer.get("logger")
+            if isinstance(logger, Namespace) and "init_args" in logger:
+                logger.init_args.version = run_dir_of(found).name
+
+    def before_instantiate_classes(self) -> None:
+        cfg = self.config[self.config.subcommand]
+        if cfg.get("ckpt_path"):
+            # The checkpoint holds the trained weights: never fetch pretrained ones again.
+            cfg.model.pretrained = False
+
+
+def main(subcommand: str, default_config: Optional[Path] = None, args: Optional[list[str]] = None) -> LeavesCLI:
+    """Run one LightningCLI subcommand (fit, validate, predict) with `default_config` loaded first."""
+    args = sys.argv[1:] if args is None else args
+    parser_kwargs = {subcommand: {"default_config_files": [str(default_config)]}} if default_config else {}
+    return LeavesCLI(
+        LeavesModule,
+        LeavesDataModule,
+        args=[subcommand, *args],
+        parser_kwargs=parser_kwargs,
+        save_config_callback=SaveConfigCallback if subcommand == "fit" else None,
+        save_config_kwargs={"overwrite": True},
+        auto_configure_optimizers=False,
+    )

@@ -1,0 +1,144 @@
+"""The LightningModule: model, loss, optimisation and metrics."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import lightning as L
+import torch
+import torch.nn as nn
+from timm.optim import create_optimizer_v2
+from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+from torchmetrics.classification import MulticlassAccuracy
+
+from leaves.model import Norm, create_net, load_weights
+
+
+class LeavesModule(L.LightningModule):
+    """A timm ResNet-family classifier for the leaves.
+
+    Args:
+        arch: any timm architecture name (resnet18, resnet50d, seresnext50_32x4d...).
+        class_names: the label of each output; unset, they are read from the
+            DataModule at setup. They are saved in every checkpoint, so
+            prediction needs no train.csv.
+        pretrained: False, True (timm's default weights, from the hub or its
+            cache) or a path to a local weights file.
+        norm: normalisation layer (batch, scratch, group, layer, instance, none).
+        norm_groups: groups for `norm: group`.
+        drop_rate: dropout before the classifier.
+        drop_path_rate: stochastic depth.
+        optimizer: a timm optimizer name (adamw, sgd, momentum, lamb...);
+            biases and norm parameters get no weight decay.
+        lr: peak learning rate, reached after the warmup.
+        weight_decay: decoupled for adamw, L2 for sgd.
+        momentum: for SGD-style optimizers.
+        warmup_epochs: linear warmup, then cosine decay to zero over the run.
+        label_smoothing: for the cross-entropy loss.
+        channels_last: NHWC memory layout; faster with mixed precision on GPUs.
+    """
+
+    def __init__(
+        self,
+        arch: str = "resnet18",
+        class_names: Optional[list[str]] = None,
+        pretrained: Union[bool, str] = False,
+        norm: Norm = "batch",
+        norm_groups: int = 32,
+        drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
+        optimizer: str = "adamw",
+        lr: float = 1e-3,
+        weight_decay: float = 0.05,
+        momentum: float = 0.9,
+        warmup_epochs: float = 1.0,
+        label_smoothing: float = 0.1,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net: Optional[nn.Module] = None
+        self._weights_loaded = False
+        self.loss = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        if class_names is not None:
+            self._build(class_names)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.hparams.class_names)
+
+    def _build(self, class_names: list[str]) -> None:
+        self.hparams.class_names = list(class_names)  # saved with the checkpoint from here on
+        hp = self.hparams
+        self.net = create_net(hp.arch, len(class_names), hp.norm, hp.norm_groups, hp.drop_rate, hp.drop_path_rate)
+        cfg = self.net.pretrained_cfg
+        self.register_buffer("mean", torch.tensor(cfg["mean"]).view(1, 3, 1, 1) * 255, persistent=False)
+        self.register_buffer("std", torch.tensor(cfg["std"]).view(1, 3, 1, 1) * 255, persistent=False)
+        self.train_acc = MulticlassAccuracy(num_classes=len(class_names), average="micro")
+        self.val_acc = MulticlassAccuracy(num_classes=len(class_names), average="micro")
+        if hp.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if self.net is None:
+            if datamodule is None:
+                raise ValueError("LeavesModule needs class_names, or a DataModule that provides them")
+            self._build(datamodule.class_names)
+        elif stage == "fit" and datamodule is not None and datamodule.class_names != self.class_names:
+            raise ValueError(
+                f"the model's {len(self.class_names)} classes differ from the {len(datamodule.class_names)} "
+                f"in {datamodule.root / 'train.csv'}; resume or fine-tune only on the same class list"
+            )
+        if stage == "fit" and self.hparams.pretrained and not self._weights_loaded:
+            load_weights(self.net, self.hparams.pretrained, len(self.class_names))
+            self._weights_loaded = True
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """uint8 -> normalised float on the device: cheaper than doing it per image in workers."""
+        images, rest = batch[0], batch[1:]
+        return (self.normalize(images), *rest)
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        x = (images.float() - self.mean) / self.std
+        if self.hparams.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        images, targets = batch
+        logits = self(images)
+        loss = self.loss(logits, targets)
+        self.train_acc(logits, targets)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        images, targets = batch
+        logits = self(images)
+        self.val_acc(logits, targets)
+        self.log("val_loss", self.loss(logits, targets), on_epoch=True, sync_dist=True)
+        self.log("val_acc", self.val_acc, on_epoch=True, prog_bar=True)
+
+    def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+        images, rows = batch
+        return {"probs": self(images).float().softmax(dim=1), "rows": rows}
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        extra = {"momentum": hp.momentum} if hp.optimizer in ("sgd", "momentum", "nesterov") else {}
+        optimizer = create_optimizer_v2(self.net, opt=hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay, **extra)
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        epochs = max(self.trainer.max_epochs or 1, 1)
+        warmup = min(int(round(hp.warmup_epochs * total / epochs)), total - 1)
+        cosine = CosineAnnealingLR(optimizer, T_max=max(total - warmup, 1))
+        if warmup > 0:
+            ramp = LinearLR(optimizer, start_factor=1e-2, total_iters=warmup)
+            scheduler = SequentialLR(optimizer, [ramp, cosine], milestones=[warmup])
+        else:
+            scheduler = cosine
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
