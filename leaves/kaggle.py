@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -108,11 +109,22 @@ def _kaggle_installed() -> bool:
         return sys.modules.get("kaggle") is not None
 
 
+def check_network(host: str = "www.kaggle.com") -> None:
+    """Fail at once when Kaggle's name does not resolve, instead of after the kaggle
+    package's minute of retries. Skipped behind a proxy, where only the proxy resolves it."""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError as err:
+        raise KaggleError(f"cannot reach {host} ({err}): check the network connection (or set HTTPS_PROXY)") from err
+
+
 def connect() -> Any:
     """An authenticated `KaggleApi`, or a KaggleError saying what is missing.
 
-    Installation and credentials are both checked before `kaggle` is imported,
-    and both problems are reported at once.
+    Installation, credentials and the network are checked before `kaggle` is
+    imported; a missing installation and missing credentials are reported together.
     """
     problems = []
     if not _kaggle_installed():
@@ -122,6 +134,7 @@ def connect() -> Any:
         problems.append(CREDENTIALS_HELP)
     if problems:
         raise KaggleError("\n\n".join(problems))
+    check_network()
     try:
         from kaggle.api.kaggle_api_extended import KaggleApi
     except ImportError as err:

@@ -257,6 +257,8 @@ def curves_figure(history: pd.DataFrame, best_epoch: Optional[int]) -> Optional[
     if history.empty:
         return None
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=100)
     lr_columns = [c for c in history.columns if c.startswith("lr-")]
     panels = (("loss", ["train_loss", "val_loss"]), ("accuracy", ["train_acc", "val_acc"]), ("learning rate", lr_columns[:1]))
@@ -270,6 +272,7 @@ def curves_figure(history: pd.DataFrame, best_epoch: Optional[int]) -> Optional[
             ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
         ax.set_title(title)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)
@@ -289,7 +292,7 @@ def matrix_figure(confmat: torch.Tensor, classes: list[int], class_names: list[s
     counts = torch.cat([sub, other[:, None]], dim=1).numpy()
     names = [class_names[c] for c in classes]
     n = len(classes)
-    fig, ax = plt.subplots(figsize=(2.5 + 0.55 * (n + 1), 2 + 0.5 * n), dpi=100)
+    fig, ax = plt.subplots(figsize=(2.5 + 0.45 * (n + 1), 2 + 0.4 * n), dpi=100)
     ax.imshow(counts / counts.sum(axis=1, keepdims=True).clip(min=1), cmap="Blues", vmin=0, vmax=1)
     for (i, j), value in np.ndenumerate(counts):
         if value:
