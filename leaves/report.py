@@ -190,19 +190,19 @@ def per_class_table(confmat: torch.Tensor, class_names: list[str]) -> pd.DataFra
 
 
 def confused_pairs(confmat: torch.Tensor, class_names: list[str], top: int = 15) -> pd.DataFrame:
-    """The (true, predicted) pairs with the most validation mistakes."""
+    """The (true, predicted) pairs with the most validation mistakes, most first."""
     off = confmat.clone()
     off.fill_diagonal_(0)
-    values, flat = off.flatten().topk(min(top, off.numel()))
-    rows = []
-    for count, index in zip(values.tolist(), flat.tolist()):
-        if count <= 0:
-            break
-        t, p = divmod(index, len(class_names))
-        total = int(confmat[t].sum())
-        rows.append({"true": class_names[t], "predicted": class_names[p], "images": count,
-                     "share of true class": count / total, "_t": t, "_p": p})
-    return pd.DataFrame(rows, columns=["true", "predicted", "images", "share of true class", "_t", "_p"])
+    t, p = off.nonzero(as_tuple=True)
+    pairs = pd.DataFrame({
+        "true": [class_names[i] for i in t.tolist()],
+        "predicted": [class_names[i] for i in p.tolist()],
+        "images": off[t, p].tolist(),
+        "share of true class": (off[t, p] / confmat.sum(dim=1)[t]).tolist(),
+        "_t": t.tolist(),
+        "_p": p.tolist(),
+    })
+    return pairs.sort_values(["images", "_t", "_p"], ascending=[False, True, True]).head(top).reset_index(drop=True)
 
 
 def matrix_classes(pairs: pd.DataFrame, limit: int) -> list[int]:
