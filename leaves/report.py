@@ -266,7 +266,7 @@ def curves_figure(history: pd.DataFrame, best_epoch: Optional[int]) -> Optional[
         for column in columns:
             if column in history and history[column].notna().any():
                 points = history[["epoch", column]].dropna()
-                label = "learning rate" if column.startswith("lr-") else column.replace("_", " ")
+                label = "at epoch start" if column.startswith("lr-") else column.replace("_", " ")
                 ax.plot(points["epoch"], points[column], marker="o", markersize=3, label=label)
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
@@ -418,18 +418,20 @@ def render_report(
     chosen = matrix_classes(pairs, matrix_limit)
     accuracy = float(confmat.diagonal().sum() / confmat.sum().clamp(min=1))
     summary = [("validation accuracy (this pass)", f"{accuracy:.4f} on {len(evaluation.targets):,} images"), *summary]
-    pairs_html = (
-        _table(pairs.drop(columns=["_t", "_p"]), {"share of true class": "{:.0%}"}) if len(pairs)
-        else "<p>No mistakes on the validation split.</p>"
-    )
+    if len(pairs):
+        confusions = (
+            _table(pairs.drop(columns=["_t", "_p"]), {"share of true class": "{:.0%}"})
+            + f"<p>Confusion matrix of the {len(chosen)} classes in these pairs (rows: true class, columns: "
+            "prediction, with every other class in the last column; colour: share of the row).</p>"
+            + _figure(matrix_figure(confmat, chosen, names), "confusion matrix")
+        )
+    else:
+        confusions = "<p>No mistakes on the validation split.</p>"
     sections = [
         ("summary", "Summary", _dl(summary)),
         ("curves", "Learning curves", _figure(curves_figure(history, best_epoch), "learning curves")),
         ("per-class", "Validation accuracy per class (worst first)", _per_class_html(per_class_table(confmat, names))),
-        ("confusions", "Most confused classes",
-         pairs_html + f"<p>Confusion matrix of the {len(chosen)} classes in these pairs (rows: true class, "
-         "columns: prediction; colour: share of the row).</p>"
-         + _figure(matrix_figure(confmat, chosen, names), "confusion matrix")),
+        ("confusions", "Most confused classes", confusions),
         ("gallery", "Misclassified validation images", _gallery_html(evaluation, gallery)),
         ("config", "Config", f"<pre>{_e(config_text)}</pre>"),
     ]
