@@ -479,7 +479,7 @@ def write_report(
     ckpt_path = Path(ckpt_path)
     if not ckpt_path.is_file():
         raise FileNotFoundError(f"checkpoint {ckpt_path} not found")
-    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False, mmap=True)
     if datamodule is None:
         if "datamodule_hyper_parameters" not in checkpoint:
             raise FileNotFoundError(f"{ckpt_path} holds no data settings: it was not written by scripts/fit.py")
