@@ -244,7 +244,9 @@ def submit(
     """
     path = Path(file)
     if not path.is_file():
-        raise DataError(f"{path} not found: write one with python scripts/predict.py --config configs/classify-leaves.yaml")
+        raise DataError(
+            f"{path} not found: write one with python scripts/predict.py --config configs/classify-leaves.yaml"
+        )
     try:
         submission = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:

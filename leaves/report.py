@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from PIL import Image, ImageOps
 from torchmetrics.classification import MulticlassConfusionMatrix
 
@@ -76,7 +76,8 @@ class RunReport(Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage == "fit":
-            self.hardware = f"{describe_hardware(trainer.strategy.root_device, trainer.world_size)}; {trainer.precision}"
+            hardware = describe_hardware(trainer.strategy.root_device, trainer.world_size)
+            self.hardware = f"{hardware}; precision {trainer.precision}"
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -102,16 +103,22 @@ class RunReport(Callback):
             rank_zero_info("No best checkpoint was saved, so no run report was written")
             return
         device = pl_module.device
-        path = write_report(
-            best,
-            datamodule=trainer.datamodule,
-            accelerator=device.type if device.type in ("cuda", "mps") else "cpu",
-            devices=[device.index or 0] if device.type == "cuda" else 1,
-            precision=str(trainer.precision),
-            training=self.state_dict(),
-            gallery=self.gallery,
-            matrix_classes=self.matrix_classes,
-        )
+        try:
+            path = write_report(
+                best,
+                datamodule=trainer.datamodule,
+                accelerator=device.type if device.type in ("cuda", "mps") else "cpu",
+                devices=[device.index or 0] if device.type == "cuda" else 1,
+                precision=str(trainer.precision),
+                training=self.state_dict(),
+                gallery=self.gallery,
+                matrix_classes=self.matrix_classes,
+            )
+        except Exception as err:  # the checkpoints are saved: a report problem must not fail the fit
+            rank_zero_warn(
+                f"No run report ({type(err).__name__}: {err}); retry with python scripts/report.py --ckpt_path {best}"
+            )
+            return
         rank_zero_info(f"Run report: {path}")
 
     def state_dict(self) -> dict[str, Any]:
@@ -261,7 +268,11 @@ def curves_figure(history: pd.DataFrame, best_epoch: Optional[int]) -> Optional[
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=100)
     lr_columns = [c for c in history.columns if c.startswith("lr-")]
-    panels = (("loss", ["train_loss", "val_loss"]), ("accuracy", ["train_acc", "val_acc"]), ("learning rate", lr_columns[:1]))
+    panels = (
+        ("loss", ["train_loss", "val_loss"]),
+        ("accuracy", ["train_acc", "val_acc"]),
+        ("learning rate", lr_columns[:1]),
+    )
     for ax, (title, columns) in zip(axes, panels):
         for column in columns:
             if column in history and history[column].notna().any():
@@ -444,11 +455,14 @@ def render_report(
     )
 
 
-def _best_score(checkpoint: dict[str, Any]) -> Optional[float]:
-    for key, state in checkpoint.get("callbacks", {}).items():
-        if key.startswith("ModelCheckpoint") and state.get("best_model_score") is not None:
-            return float(state["best_model_score"])
-    return None
+def _best_epoch(history: pd.DataFrame, checkpoint: dict[str, Any]) -> tuple[Optional[int], str]:
+    """The epoch of the highest val_acc (the first, on ties, as ModelCheckpoint keeps it) and a line saying so."""
+    if "val_acc" in history and history["val_acc"].notna().any():
+        best = history.loc[history["val_acc"].idxmax()]
+        return int(best["epoch"]), f"{int(best['epoch'])} (val_acc {best['val_acc']:.4f})"
+    if checkpoint.get("epoch") is not None:
+        return int(checkpoint["epoch"]) + 1, f"{int(checkpoint['epoch']) + 1} (no val_acc logged)"
+    return None, "unknown"
 
 
 def _training_state(checkpoint: dict[str, Any]) -> dict[str, Any]:
@@ -492,25 +506,26 @@ def write_report(
     run_dir = run_dir_of(ckpt_path)
     history = load_history(run_dir, checkpoint)
     training = training if training is not None else _training_state(checkpoint)
-    best_score = _best_score(checkpoint)
-    best_epoch = int(checkpoint["epoch"]) + 1
-    epochs = int(history["epoch"].max()) if len(history) else best_epoch
+    checkpoint_epoch = int(checkpoint["epoch"]) + 1
+    best_epoch, best_line = _best_epoch(history, checkpoint)
+    epochs = int(history["epoch"].max()) if len(history) else checkpoint_epoch
     test_csv = datamodule.root / "test.csv"
     test_rows = f"{len(read_table(test_csv, ('image',))):,}" if test_csv.is_file() else "no test.csv"
     throughput = training.get("throughput", [])
     # The first epoch pays for warm-up (allocator, cuDNN autotuning, worker start): report the later ones.
-    steady = throughput[1:] or throughput
+    steady = sorted(throughput[1:] or throughput)
+    parameters = sum(p.numel() for p in module.parameters()) / 1e6
     summary = [
         ("run", str(run_dir)),
-        ("checkpoint", str(ckpt_path)),
-        ("best epoch", f"{best_epoch} of {epochs}" + (f" (val_acc {best_score:.4f} when saved)" if best_score is not None else "")),
-        ("model", f"{module.hparams.arch}, norm {module.hparams.norm}, {sum(p.numel() for p in module.parameters()) / 1e6:.1f} M parameters"),
+        ("checkpoint", f"{ckpt_path} (end of epoch {checkpoint_epoch})"),
+        ("best epoch", f"{best_line} of {epochs}"),
+        ("model", f"{module.hparams.arch}, norm {module.hparams.norm}, {parameters:.1f} M parameters"),
         ("data", f"{datamodule.root}" + (" (synthetic demo data)" if datamodule.is_demo else "")),
         ("images", f"train.csv {len(datamodule.train_table):,} ({len(datamodule.train_set):,} train / "
                    f"{len(datamodule.val_set):,} validation); test.csv {test_rows}"),
         ("classes", str(len(module.class_names))),
         ("image size", f"{datamodule.image_size} px"),
-        ("training throughput", f"{sorted(steady)[len(steady) // 2]:,.0f} img/s (median over {len(steady)} epoch(s))"
+        ("training throughput", f"{steady[len(steady) // 2]:,.0f} img/s (median over {len(steady)} epoch(s))"
          if steady else "not measured (add leaves.report.RunReport to the callbacks)"),
         ("training hardware", training.get("hardware") or "not recorded"),
         ("evaluation throughput", f"{len(evaluation.targets) / evaluation.seconds:,.0f} img/s for this report "
