@@ -267,7 +267,11 @@ def submit(
         result = api.competition_submit(str(path), message, competition)
     except (Exception, SystemExit) as err:
         raise _call_failed(f"submitting {path} to {competition}", err) from err
-    print(f"Kaggle: {getattr(result, 'message', None) or result}")
+    answer = getattr(result, "message", None) or str(result)
+    # kaggle reports a failed upload as an answer, not an exception.
+    if answer == getattr(api, "COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE", "Could not submit to competition"):
+        raise KaggleError(f"Kaggle: {answer} (the upload of {path} failed; the reason is printed above)")
+    print(f"Kaggle: {answer}")
     print(f"Scores: https://www.kaggle.com/competitions/{competition}/submissions")
     return result
 

@@ -58,11 +58,17 @@ def credentials(no_credentials, monkeypatch):
     monkeypatch.setattr(lk, "check_network", lambda *a, **k: None)  # never resolve a real name in tests
 
 
+class Calls(list):
+    """What the fake KaggleApi was asked, in order."""
+
+    api_class: type
+
+
 @pytest.fixture
 def fake_kaggle(monkeypatch, tmp_path):
     """An installed `kaggle` package whose KaggleApi records calls instead of using the network.
     Its download serves a zip of `served`, a tiny competition folder."""
-    calls: list[tuple] = []
+    calls = Calls()
     served = make_competition(tmp_path / "served")
 
     class KaggleApi:
@@ -78,9 +84,12 @@ def fake_kaggle(monkeypatch, tmp_path):
                 for file in served.rglob("*"):
                     zf.write(file, file.relative_to(served).as_posix())
 
+        COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE = "Could not submit to competition"
+        answer = "Successfully submitted to Classify Leaves"
+
         def competition_submit(self, file_name, message, competition, quiet=False):
             calls.append(("competition_submit", file_name, message, competition))
-            return SimpleNamespace(message="Successfully submitted to Classify Leaves")
+            return SimpleNamespace(message=self.answer)
 
     package = types.ModuleType("kaggle")
     package.__spec__ = importlib.machinery.ModuleSpec("kaggle", None, is_package=True)
@@ -90,6 +99,7 @@ def fake_kaggle(monkeypatch, tmp_path):
     extended = types.ModuleType("kaggle.api.kaggle_api_extended")
     extended.KaggleApi = KaggleApi
     package.api, api.kaggle_api_extended = api, extended
+    calls.api_class = KaggleApi
     for name, module in (("kaggle", package), ("kaggle.api", api), ("kaggle.api.kaggle_api_extended", extended)):
         monkeypatch.setitem(sys.modules, name, module)
     return calls
@@ -225,6 +235,14 @@ def test_submit_sends_a_valid_file_and_prints_kaggles_answer(credentials, fake_k
 
     assert fake_kaggle[-1] == ("competition_submit", str(file), "resnet50d, 30 epochs", "classify-leaves")
     assert "Successfully submitted to Classify Leaves" in capsys.readouterr().out
+
+
+def test_a_failed_upload_is_an_error_not_a_success(credentials, fake_kaggle, competition, tmp_path):
+    images = pd.read_csv(competition / "test.csv")["image"].tolist()
+    file = _submission(tmp_path / "submission.csv", images, ["acer"] * len(images))
+    fake_kaggle.api_class.answer = "Could not submit to competition"
+    with pytest.raises(lk.KaggleError, match="upload of .* failed"):
+        lk.submit(str(file), data_dir=str(competition))
 
 
 @pytest.mark.parametrize(
