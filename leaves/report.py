@@ -549,9 +549,16 @@ def _device_type(accelerator: str) -> str:
     return "cuda" if accelerator == "gpu" else accelerator
 
 
-@dataclass
+@dataclass(frozen=True)
 class DataOverrides:
-    """Data settings to change from the checkpoint's (say, the data moved)."""
+    """Data settings to change from the checkpoint's (say, the data moved).
+
+    Args:
+        data_dir: the competition folder, if no longer where the run read it.
+        demo_dir: the demo data folder, for runs on the demo data.
+        batch_size: images per evaluation batch.
+        num_workers: loader processes.
+    """
 
     data_dir: Optional[str] = None
     demo_dir: Optional[str] = None
@@ -561,7 +568,7 @@ class DataOverrides:
 
 def report(
     ckpt_path: str = "best",
-    data: Optional[DataOverrides] = None,
+    data: DataOverrides = DataOverrides(),
     runs_root: str = "runs",
     accelerator: str = "auto",
     precision: str = "32-true",
@@ -576,7 +583,7 @@ def report(
         precision: e.g. 32-true, bf16-mixed.
     """
     path = Path(ckpt_path) if ckpt_path not in ("best", "last") else find_checkpoint(runs_root, ckpt_path)
-    overrides = {k: v for k, v in vars(data or DataOverrides()).items() if v is not None}
+    overrides = {k: v for k, v in vars(data).items() if v is not None}
     out = write_report(path, data_overrides=overrides, accelerator=accelerator, precision=precision)
     print(f"Run report: {out}")
     return out

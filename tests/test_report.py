@@ -146,7 +146,9 @@ def test_any_checkpoint_gets_a_report_on_demand_even_after_the_data_moved(run, t
     assert out == run_dir / "report-last.html"  # report.html (best.ckpt) is left as it was
     page = Page(out.read_text(encoding="utf-8"))
     assert page.sections == SECTIONS
-    assert str(moved) in page.all_text
+    text = page.all_text
+    assert str(moved) in text
+    assert "img/s (median over" in text and "not recorded" not in text  # kept in the checkpoint
 
 
 def test_classes_are_ranked_worst_first_and_the_matrix_keeps_the_most_confused():
