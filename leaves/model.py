@@ -18,18 +18,13 @@ def _identity_norm(num_features: int, **_: object) -> nn.Module:
     return nn.Identity()
 
 
-def _instance_norm(num_channels: int, **_: object) -> nn.Module:
-    # GroupNorm with one channel per group is InstanceNorm2d(affine=True) without the error
-    # torch's InstanceNorm raises on the 1x1 maps small images leave at the last stage.
-    return GroupNorm(num_channels, num_groups=num_channels)
-
-
 def norm_layer(norm: Norm, groups: int = 32) -> Callable[..., nn.Module]:
     """A constructor `f(num_channels)` that timm's ResNet calls for every norm site.
 
     The cousins follow d2l and the GroupNorm paper: `layer` normalises each
     image over all of (C, H, W) (one group), `instance` each channel of each
-    image over (H, W), `group` each image over groups of channels.
+    image over (H, W) (so it needs feature maps larger than 1x1: images of
+    at least 64 px for ResNets), `group` each image over groups of channels.
     """
     if norm == "batch":
         return nn.BatchNorm2d
@@ -42,7 +37,7 @@ def norm_layer(norm: Norm, groups: int = 32) -> Callable[..., nn.Module]:
     if norm == "layer":
         return partial(GroupNorm, num_groups=1)
     if norm == "instance":
-        return _instance_norm
+        return partial(nn.InstanceNorm2d, affine=True)
     if norm == "none":
         return _identity_norm
     raise ValueError(f"model.norm must be one of batch, scratch, group, layer, instance, none; got {norm!r}")
