@@ -13,7 +13,7 @@ from timm.optim import create_optimizer_v2
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 from torchmetrics.classification import MulticlassAccuracy
 
-from leaves.bn import fuse_bn, recalibrate_bn
+from leaves.bn import count_batchnorms, fuse_bn, recalibrate_bn
 from leaves.model import Norm, create_net, load_weights
 
 
@@ -100,6 +100,11 @@ class LeavesModule(L.LightningModule):
             raise ValueError(
                 f"the model's {len(self.class_names)} classes differ from the {len(datamodule.class_names)} "
                 f"in {datamodule.root / 'train.csv'}; resume or fine-tune only on the same class list"
+            )
+        if stage == "fit" and self.hparams.get("precise_bn_batches", 0) and not count_batchnorms(self.net):
+            raise ValueError(
+                f"model.precise_bn_batches needs torch BatchNorm layers (model.norm: batch), "
+                f"not norm {self.hparams.norm!r}"
             )
         if stage == "fit" and self.hparams.pretrained and not self._weights_loaded:
             load_weights(self.net, self.hparams.pretrained, len(self.class_names))

@@ -127,3 +127,11 @@ def test_fit_with_precise_bn_then_fused_predict_and_the_checkpoint_command(tmp_p
     with pytest.raises(FileExistsError, match="nothing was overwritten"):
         precise_bn_checkpoint(str(src), num_batches=1, num_workers=0)
     assert LeavesModule.load_from_checkpoint(out).class_names == ["species_0", "species_1", "species_2"]
+
+
+def test_precise_bn_in_fit_is_refused_up_front_without_batchnorm(tmp_path):
+    datamodule = LeavesDataModule(str(tiny_leaves(tmp_path / "data")), image_size=32, batch_size=4, num_workers=0)
+    model = LeavesModule(arch="resnet18", norm="layer", precise_bn_batches=2)
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False)
+    with pytest.raises(ValueError, match="model.precise_bn_batches needs torch BatchNorm layers"):
+        trainer.fit(model, datamodule=datamodule)
