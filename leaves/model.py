@@ -8,7 +8,7 @@ from typing import Callable, Literal, Union
 
 import timm
 import torch.nn as nn
-from timm.layers import GroupNorm, LayerNorm2d
+from timm.layers import GroupNorm
 from timm.models import load_pretrained
 
 Norm = Literal["batch", "scratch", "group", "layer", "instance", "none"]
@@ -19,7 +19,13 @@ def _identity_norm(num_features: int, **_: object) -> nn.Module:
 
 
 def norm_layer(norm: Norm, groups: int = 32) -> Callable[..., nn.Module]:
-    """A constructor `f(num_channels)` that timm's ResNet calls for every norm site."""
+    """A constructor `f(num_channels)` that timm's ResNet calls for every norm site.
+
+    The cousins follow d2l and the GroupNorm paper: `layer` normalises each
+    image over all of (C, H, W) (one group), `instance` each channel of each
+    image over (H, W) (so it needs feature maps larger than 1x1: images of
+    at least 64 px for ResNets), `group` each image over groups of channels.
+    """
     if norm == "batch":
         return nn.BatchNorm2d
     if norm == "scratch":
@@ -29,7 +35,7 @@ def norm_layer(norm: Norm, groups: int = 32) -> Callable[..., nn.Module]:
     if norm == "group":
         return partial(GroupNorm, num_groups=groups)
     if norm == "layer":
-        return LayerNorm2d
+        return partial(GroupNorm, num_groups=1)
     if norm == "instance":
         return partial(nn.InstanceNorm2d, affine=True)
     if norm == "none":

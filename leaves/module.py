@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from contextlib import nullcontext
+from itertools import islice
+from typing import Any, Iterable, Optional, Union
 
 import lightning as L
 import torch
@@ -11,6 +13,7 @@ from timm.optim import create_optimizer_v2
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 from torchmetrics.classification import MulticlassAccuracy
 
+from leaves.bn import count_batchnorms, fuse_bn, recalibrate_bn
 from leaves.model import Norm, create_net, load_weights
 
 
@@ -36,6 +39,11 @@ class LeavesModule(L.LightningModule):
         warmup_epochs: linear warmup, then cosine decay to zero over the run.
         label_smoothing: for the cross-entropy loss.
         channels_last: NHWC memory layout; faster with mixed precision on GPUs.
+        precise_bn_batches: before every validation, recompute the BatchNorm
+            running statistics as the average over this many training batches
+            (precise BN); 0 keeps torch's moving averages.
+        fuse_bn: predict with BatchNorm folded into the convolutions (same
+            outputs, faster); the trained model itself is left unfused.
     """
 
     def __init__(
@@ -54,10 +62,13 @@ class LeavesModule(L.LightningModule):
         warmup_epochs: float = 1.0,
         label_smoothing: float = 0.1,
         channels_last: bool = False,
+        precise_bn_batches: int = 0,
+        fuse_bn: bool = True,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net: Optional[nn.Module] = None
+        self.predict_net: Optional[nn.Module] = None  # the BN-folded copy, during predict only
         self._weights_loaded = False
         self.loss = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         if class_names is not None:
@@ -89,6 +100,11 @@ class LeavesModule(L.LightningModule):
             raise ValueError(
                 f"the model's {len(self.class_names)} classes differ from the {len(datamodule.class_names)} "
                 f"in {datamodule.root / 'train.csv'}; resume or fine-tune only on the same class list"
+            )
+        if stage == "fit" and self.hparams.get("precise_bn_batches", 0) and not count_batchnorms(self.net):
+            raise ValueError(
+                f"model.precise_bn_batches needs torch BatchNorm layers (model.norm: batch), "
+                f"not norm {self.hparams.norm!r}"
             )
         if stage == "fit" and self.hparams.pretrained and not self._weights_loaded:
             load_weights(self.net, self.hparams.pretrained, len(self.class_names))
@@ -124,9 +140,29 @@ class LeavesModule(L.LightningModule):
         self.log("val_loss", self.loss(logits, targets), on_epoch=True, sync_dist=True)
         self.log("val_acc", self.val_acc, on_epoch=True, prog_bar=True)
 
+    def precise_bn(self, loader: Iterable, num_batches: int) -> None:
+        """Precise BN: running statistics averaged over the first `num_batches` of `loader` (uint8 images)."""
+        batches = (self.normalize(images.to(self.device)) for images, *_ in islice(loader, num_batches))
+        with self.trainer.precision_plugin.forward_context() if self._trainer is not None else nullcontext():
+            recalibrate_bn(self.net, batches)
+
+    def on_validation_epoch_start(self) -> None:
+        n = self.hparams.get("precise_bn_batches", 0)
+        if n and not self.trainer.sanity_checking:
+            dm = self.trainer.datamodule
+            self.precise_bn(dm.train_dataloader() if dm is not None else self.trainer.train_dataloader, n)
+
+    def on_predict_start(self) -> None:
+        if self.hparams.get("fuse_bn", True):
+            self.predict_net = fuse_bn(self.net)
+
+    def on_predict_end(self) -> None:
+        self.predict_net = None
+
     def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
         images, rows = batch
-        return {"probs": self(images).float().softmax(dim=1), "rows": rows}
+        net = self.predict_net if self.predict_net is not None else self.net
+        return {"probs": net(images).float().softmax(dim=1), "rows": rows}
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams

@@ -1,0 +1,117 @@
+"""BatchNorm tools for the competition: precise BN statistics and BN folded into convolutions.
+
+Both rest on torch's own utilities: `torch.optim.swa_utils.update_bn`
+recomputes running statistics as a true average over training batches
+(instead of the moving average left by the last steps), and
+`torch.fx.experimental.optimization.fuse` folds every eval-mode BatchNorm into
+the convolution before it, so inference skips a pass over every feature map.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+import warnings
+from typing import Iterable
+
+import torch
+import torch.nn as nn
+from torch.fx.experimental.optimization import fuse
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.optim.swa_utils import update_bn
+
+from leaves.norm import BatchNorm
+
+
+def count_batchnorms(net: nn.Module) -> int:
+    return sum(isinstance(m, _BatchNorm) for m in net.modules())
+
+
+def recalibrate_bn(net: nn.Module, batches: Iterable[torch.Tensor]) -> int:
+    """Replace every torch BatchNorm's running statistics by their average over `batches`
+    (normalised model inputs); returns how many layers were recalibrated.
+
+    Only BN buffers change: weights stay as trained. The layers see the batches in
+    train mode with momentum None (a cumulative average), then the module's mode is restored.
+    """
+    found = count_batchnorms(net)
+    if not found:
+        raise ValueError(
+            "precise BN recalibrates torch BatchNorm layers (model.norm: batch); this model has none"
+        )
+    with torch.no_grad():
+        update_bn(batches, net)
+    return found
+
+
+def with_torch_batchnorm(net: nn.Module) -> nn.Module:
+    """Swap the from-scratch BatchNorm layers of `net` for torch's BatchNorm2d in place.
+
+    Their state_dicts are interchangeable, so the swap keeps every statistic
+    and parameter; it lets torch's fusion, which matches torch's BN types, fold them too.
+    """
+    for name, module in list(net.named_modules()):
+        if isinstance(module, BatchNorm):
+            twin = nn.BatchNorm2d(
+                module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats
+            )
+            twin.load_state_dict(module.state_dict())
+            twin.to(device=module.running_mean.device if module.track_running_stats else None)
+            parent_name, _, child = name.rpartition(".")
+            setattr(net.get_submodule(parent_name), child, twin.train(module.training))
+    return net
+
+
+def fuse_bn(net: nn.Module) -> nn.Module:
+    """An eval-mode copy of `net` with each Conv+BatchNorm pair folded into one Conv.
+
+    `net` itself is untouched (it may go on training). A network that torch.fx
+    cannot trace is returned unfused, with a warning saying why.
+    """
+    net = with_torch_batchnorm(copy.deepcopy(net).eval())
+    try:
+        return fuse(net, inplace=True)
+    except Exception as err:  # fx tracing fails in many model-specific ways; fusion is only an optimisation
+        warnings.warn(f"BatchNorm folding skipped, {type(net).__name__} is not traceable by torch.fx: {err}")
+        return net
+
+
+def benchmark_fusion(
+    arch: str = "resnet50d", image_size: int = 224, batch_size: int = 8, repeats: int = 7, norm: str = "batch"
+) -> dict[str, float]:
+    """Inference speed of `arch` with and without BN folding, measured interleaved in one process.
+
+    Returns images/s of each and their ratio (median over `repeats` timed
+    batches each, after one warm-up batch), plus the largest output difference.
+    """
+    from leaves.model import create_net
+
+    torch.manual_seed(0)
+    net = create_net(arch, num_classes=176, norm=norm)
+    with torch.no_grad():
+        net.train()(torch.randn(2 * batch_size, 3, image_size, image_size))  # non-trivial running statistics
+    net.eval()
+    fused = fuse_bn(net)
+    x = torch.randn(batch_size, 3, image_size, image_size)
+    times: dict[str, list[float]] = {"unfused": [], "fused": []}
+    with torch.inference_mode():
+        max_diff = (fused(x) - net(x)).abs().max().item()  # also the warm-up
+        for _ in range(repeats):
+            for name, model in (("unfused", net), ("fused", fused)):
+                start = time.perf_counter()
+                model(x)
+                times[name].append(time.perf_counter() - start)
+    unfused, fused_s = statistics.median(times["unfused"]), statistics.median(times["fused"])
+    result = {
+        "unfused_img_per_s": batch_size / unfused,
+        "fused_img_per_s": batch_size / fused_s,
+        "speedup": unfused / fused_s,
+        "max_abs_diff": max_diff,
+    }
+    print(
+        f"{arch} {image_size}px batch {batch_size}, {torch.get_num_threads()} thread(s): "
+        f"unfused {result['unfused_img_per_s']:.1f} img/s, fused {result['fused_img_per_s']:.1f} img/s, "
+        f"speed-up x{result['speedup']:.2f} (median of {repeats}); max |fused - unfused| = {max_diff:.1e}"
+    )
+    return result

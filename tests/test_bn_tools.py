@@ -1,0 +1,137 @@
+"""Precise BN and BN folding: what a competitor relies on after training."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn as nn
+from lightning.pytorch.callbacks import ModelCheckpoint
+from PIL import Image
+
+from leaves.bn import fuse_bn, recalibrate_bn
+from leaves.data import LeavesDataModule
+from leaves.model import create_net
+from leaves.module import LeavesModule
+from leaves.norm import BatchNorm
+from leaves.recalibrate import precise_bn_checkpoint
+
+BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def trained_net(norm: str) -> nn.Module:
+    """A small ResNet whose BN statistics and affine parameters are not the initial ones."""
+    torch.manual_seed(0)
+    net = create_net("resnet18", num_classes=4, norm=norm)
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.randn(6, 3, 32, 32) * 2 + 0.5)
+        for m in net.modules():
+            if isinstance(m, (nn.BatchNorm2d, BatchNorm)):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return net
+
+
+@pytest.mark.parametrize("norm", ["batch", "scratch"])
+def test_folded_network_predicts_what_the_unfolded_one_does(norm):
+    net = trained_net(norm)
+    fused = fuse_bn(net)
+    assert not any(isinstance(m, (nn.BatchNorm2d, BatchNorm)) for m in fused.modules())
+    x = torch.randn(5, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), net.eval()(x), atol=1e-4, rtol=1e-4)
+
+
+def test_folding_leaves_the_training_network_untouched():
+    net = trained_net("batch").train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    fuse_bn(net)
+    assert net.training
+    assert net.state_dict().keys() == before.keys()
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in before.items())
+
+
+def test_precise_bn_changes_only_bn_statistics_to_the_average_over_batches():
+    net = trained_net("batch").eval()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    batches = [torch.randn(4, 3, 32, 32) + i for i in range(3)]
+    assert recalibrate_bn(net, iter(batches)) == 20
+    changed = {k for k, v in net.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(k.endswith(BN_BUFFERS) for k in changed)
+    assert not net.training  # the mode is restored
+    with torch.no_grad():  # the stem's BN now holds the plain average of the batches' statistics
+        expected = torch.stack([net.conv1(x).mean(dim=(0, 2, 3)) for x in batches]).mean(0)
+    torch.testing.assert_close(net.bn1.running_mean, expected, atol=1e-5, rtol=1e-5)
+    assert int(net.bn1.num_batches_tracked) == 3
+
+
+def test_precise_bn_refuses_a_model_without_batchnorm():
+    with pytest.raises(ValueError, match="precise BN recalibrates torch BatchNorm layers"):
+        recalibrate_bn(create_net("resnet18", 3, norm="group", norm_groups=8), iter([torch.randn(2, 3, 32, 32)]))
+
+
+def tiny_leaves(root: Path, classes: int = 3, per_class: int = 6, size: int = 32) -> Path:
+    """A Kaggle-layout folder of flat-coloured images, one colour per class."""
+    (root / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rows = []
+    for c in range(classes):
+        for i in range(per_class):
+            name = f"images/{c}_{i}.jpg"
+            pixels = np.full((size, size, 3), 60 + 80 * c, np.uint8) + rng.integers(0, 30, (size, size, 3), np.uint8)
+            Image.fromarray(pixels).save(root / name)
+            rows.append((name, f"species_{c}"))
+    pd.DataFrame(rows, columns=["image", "label"]).to_csv(root / "train.csv", index=False)
+    pd.DataFrame({"image": [r[0] for r in rows[::4]]}).to_csv(root / "test.csv", index=False)
+    return root
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_fit_with_precise_bn_then_fused_predict_and_the_checkpoint_command(tmp_path):
+    data = tiny_leaves(tmp_path / "data")
+    datamodule = LeavesDataModule(str(data), image_size=32, batch_size=4, num_workers=0, val_fraction=0.34)
+    model = LeavesModule(arch="resnet18", precise_bn_batches=2, warmup_epochs=0)
+    checkpoint = ModelCheckpoint(tmp_path / "ckpt", filename="best", monitor="val_acc", mode="max")
+    trainer = L.Trainer(
+        max_epochs=1, accelerator="cpu", logger=False, callbacks=[checkpoint], enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, datamodule=datamodule)
+    assert int(model.net.bn1.num_batches_tracked) == 2  # recalibrated over 2 batches before validating
+
+    fused = trainer.predict(model, datamodule=datamodule)
+    assert model.predict_net is None  # the folded copy lives only during predict
+    model.hparams.fuse_bn = False
+    plain = trainer.predict(model, datamodule=datamodule)
+    torch.testing.assert_close(
+        torch.cat([b["probs"] for b in fused]), torch.cat([b["probs"] for b in plain]), atol=1e-4, rtol=1e-4
+    )
+
+    src = Path(checkpoint.best_model_path)
+    digest = sha(src)
+    out = precise_bn_checkpoint(str(src), num_batches=3, num_workers=0)
+    assert out == src.with_name("best-precise-bn.ckpt") and sha(src) == digest
+    old, new = (torch.load(p, map_location="cpu", weights_only=False)["state_dict"] for p in (src, out))
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    assert changed and all(k.endswith(BN_BUFFERS) for k in changed)
+    assert int(new["net.bn1.num_batches_tracked"]) == 3
+    with pytest.raises(FileExistsError, match="nothing was overwritten"):
+        precise_bn_checkpoint(str(src), num_batches=1, num_workers=0)
+    assert LeavesModule.load_from_checkpoint(out).class_names == ["species_0", "species_1", "species_2"]
+
+
+def test_precise_bn_in_fit_is_refused_up_front_without_batchnorm(tmp_path):
+    datamodule = LeavesDataModule(str(tiny_leaves(tmp_path / "data")), image_size=32, batch_size=4, num_workers=0)
+    model = LeavesModule(arch="resnet18", norm="layer", precise_bn_batches=2)
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False)
+    with pytest.raises(ValueError, match="model.precise_bn_batches needs torch BatchNorm layers"):
+        trainer.fit(model, datamodule=datamodule)
