@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
 from leaves.cache import image_cache
 from leaves.demo import generate_demo
@@ -107,10 +108,26 @@ class LeavesDataset(Dataset):
         # Prediction yields the row so the writer can restore test.csv order under any sampler.
         return image, int(self.targets[i]) if self.targets is not None else i
 
+    def reseed(self, seed: int) -> None:
+        """Give the augmentation its own random stream. albumentations draws from
+        generators made when the pipeline was built, so forked workers would
+        otherwise all replay the same crops and flips. One generator for the whole
+        pipeline: albumentations' own `set_random_seed` gives every transform the
+        same seed, which makes all the flips fire together."""
+        self.transform.set_random_state(np.random.default_rng(seed), random.Random(seed))
+
 
 def worker_init(worker_id: int) -> None:
-    """Loader workers are already one per core: OpenCV's own thread pool would only oversubscribe them."""
+    """Per-worker set-up: distinct, reproducible augmentation (torch's per-worker seed
+    follows the loader's generator, hence `seed_everything`) and no OpenCV threads,
+    since the workers already take the cores."""
     cv2.setNumThreads(0)
+    info = get_worker_info()
+    dataset = info.dataset
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    if isinstance(dataset, LeavesDataset):
+        dataset.reseed(info.seed)
 
 
 def usable_cores() -> int:

@@ -3,8 +3,10 @@ load correctly, and normalising on the device must equal the usual CPU transform
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import albumentations as A
 import cv2
 import numpy as np
 import pytest
@@ -12,9 +14,12 @@ import torch
 from PIL import Image, ImageOps
 from torchvision.transforms import v2
 
-from leaves.data import load_image
+from torch.utils.data import DataLoader
+
+from leaves.data import LeavesDataset, load_image, worker_init
 from leaves.module import LeavesModule
 from leaves.table import DataError
+from leaves.transforms import Transpose, train_transform
 
 
 def _photo(width: int = 64, height: int = 48, seed: int = 0) -> Image.Image:
@@ -94,3 +99,33 @@ def test_device_side_normalisation_equals_the_cpu_reference() -> None:
         assert normalised.dtype == torch.float32 and normalised.device.type == device
         torch.testing.assert_close(normalised.cpu(), reference(images), rtol=0, atol=1e-5)
         assert torch.equal(same_targets.cpu(), targets)
+
+
+def test_training_poses_are_exactly_the_eight_symmetries_of_the_square() -> None:
+    image = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
+    np.testing.assert_array_equal(Transpose(p=1)(image=image)["image"], image.transpose(1, 0, 2))
+    pipeline = train_transform(4, "light")
+    poses = A.Compose([t for t in pipeline.transforms if not isinstance(t, A.RandomResizedCrop)])
+    poses.set_random_state(np.random.default_rng(0), random.Random(0))
+    seen = {poses(image=image)["image"].numpy().tobytes() for _ in range(300)}
+    symmetries = {
+        np.ascontiguousarray(np.rot90(flipped, k).transpose(2, 0, 1)).tobytes()
+        for flipped in (image, image[:, ::-1]) for k in range(4)
+    }
+    assert seen == symmetries
+
+
+def test_loader_workers_augment_independently_and_reproducibly() -> None:
+    image = np.asarray(_photo(32, 32))
+    dataset = LeavesDataset([image] * 8, np.zeros(8, dtype=np.int64), train_transform(16, "light"))
+
+    def epoch(seed: int) -> list[torch.Tensor]:
+        torch.manual_seed(seed)  # what seed_everything does; workers derive their seeds from it
+        loader = DataLoader(dataset, batch_size=1, num_workers=2, worker_init_fn=worker_init)
+        return [images[0] for images, _ in loader]
+
+    first, again, other = epoch(0), epoch(0), epoch(1)
+    # Items 0 and 1 come from different workers: same image, so only the augmentation differs.
+    assert not torch.equal(first[0], first[1])
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other))
