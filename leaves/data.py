@@ -2,37 +2,100 @@
 
 from __future__ import annotations
 
+import io
+import random
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
+import cv2
 import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
+from leaves.cache import image_cache
 from leaves.demo import generate_demo
 from leaves.table import DataError, check_images_exist, class_names_of, encode, read_table, stratified_split
 from leaves.transforms import Augment, eval_transform, train_transform
 
+_ORIENTATION = 0x0112  # the EXIF tag
 
-def load_image(path: Path) -> np.ndarray:
-    """RGB uint8 HWC array, with EXIF orientation applied, whatever the file's mode."""
+
+#: JPEG DCT scaling factors libjpeg-turbo can decode at directly (PIL `draft`, OpenCV IMREAD_REDUCED_*).
+_REDUCED_FLAGS = {8: cv2.IMREAD_REDUCED_COLOR_8, 4: cv2.IMREAD_REDUCED_COLOR_4, 2: cv2.IMREAD_REDUCED_COLOR_2}
+
+
+def _dct_scale(width: int, height: int, size: Optional[int]) -> int:
+    """The reduction PIL's `draft` picks: the largest that keeps both sides >= `size`."""
+    if size is None:
+        return 1
+    return next((s for s in (8, 4, 2) if s <= min(width // size, height // size)), 1)
+
+
+def load_image(path: Path, size: Optional[int] = None) -> np.ndarray:
+    """RGB uint8 HWC array, with EXIF orientation applied, whatever the file's mode;
+    `size` squashes it to size x size (as the eval transform does).
+
+    Plain RGB JPEGs (every Classify Leaves image) are decoded by OpenCV, which
+    measured fastest (`scripts/bench.py`); when `size` allows, both decoders
+    use libjpeg-turbo's DCT scaling, so a 224 px file is decoded straight to
+    112 px for 96 px training. Anything else (EXIF rotation, grayscale, CMYK,
+    PNG...) goes through PIL, whose conversions define the expected pixels;
+    both paths give identical pixels on plain JPEGs (tests/test_fast_path.py).
+    """
     try:
-        with Image.open(path) as img:
-            return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        data = Path(path).read_bytes()
+        with Image.open(io.BytesIO(data)) as img:
+            plain = img.format == "JPEG" and img.mode == "RGB" and img.getexif().get(_ORIENTATION, 1) == 1
+            scale = _dct_scale(*img.size, size)
+            if not plain:
+                if scale > 1:
+                    img.draft("RGB", (size, size))
+                array = np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+        if plain:
+            flag = _REDUCED_FLAGS.get(scale, cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
+            bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+            if bgr is None:
+                raise OSError("OpenCV could not decode it")
+            array = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise DataError(f"cannot read image {path}: {err}") from err
+    if size is not None and array.shape[:2] != (size, size):
+        array = cv2.resize(array, (size, size), interpolation=cv2.INTER_AREA)
+    return array
+
+
+class ImageFiles(Sequence):
+    """Images decoded from their files on every access, at the training size."""
+
+    def __init__(self, root: Path, names: Sequence[str], size: Optional[int]) -> None:
+        self.root = root
+        # One numpy array, not a list of str: forked workers then share it
+        # instead of copying every string's page when they touch its refcount.
+        self.names = np.asarray(names, dtype=str)
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return load_image(self.root / self.names[i], self.size)
 
 
 class LeavesDataset(Dataset):
-    """Images named by a CSV; yields (uint8 CHW tensor, label) or (tensor, row index)."""
+    """Images named by a CSV; yields (uint8 CHW tensor, label) or (tensor, row index).
 
-    def __init__(self, root: Path, images: list[str], targets: Optional[np.ndarray], transform) -> None:
-        self.root = root
+    `images` is where decoded HWC arrays come from: `ImageFiles` (decode per
+    access) or the memory-mapped `leaves.cache` array (decoded once); the
+    augmentation runs per sample either way.
+    """
+
+    def __init__(self, images: Sequence[np.ndarray], targets: Optional[np.ndarray], transform) -> None:
         self.images = images
         self.targets = targets
         self.transform = transform
@@ -41,9 +104,30 @@ class LeavesDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        image = self.transform(image=load_image(self.root / self.images[i]))["image"]
+        image = self.transform(image=np.asarray(self.images[i]))["image"]
         # Prediction yields the row so the writer can restore test.csv order under any sampler.
         return image, int(self.targets[i]) if self.targets is not None else i
+
+    def reseed(self, seed: int) -> None:
+        """Give the augmentation its own random stream. albumentations draws from
+        generators made when the pipeline was built, so forked workers would
+        otherwise all replay the same crops and flips. One generator for the whole
+        pipeline: albumentations' own `set_random_seed` gives every transform the
+        same seed, which makes all the flips fire together."""
+        self.transform.set_random_state(np.random.default_rng(seed), random.Random(seed))
+
+
+def worker_init(worker_id: int) -> None:
+    """Per-worker set-up: distinct, reproducible augmentation (torch's per-worker seed
+    follows the loader's generator, hence `seed_everything`) and no OpenCV threads,
+    since the workers already take the cores."""
+    cv2.setNumThreads(0)
+    info = get_worker_info()
+    dataset = info.dataset
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    if isinstance(dataset, LeavesDataset):
+        dataset.reseed(info.seed)
 
 
 def usable_cores() -> int:
@@ -64,6 +148,10 @@ class LeavesDataModule(L.LightningDataModule):
         val_fraction: share of each class held out for validation.
         seed: fixes the split, independent of the training seed.
         augment: training augmentation strength (validation never gets any).
+        cache: decode each CSV's images once into a uint8 memory-mapped array
+            at `image_size` (`leaves.cache`) and read that instead of the JPEGs;
+            rebuilt automatically whenever the CSV, an image or the size changes.
+        cache_dir: where the cache lives; unset means `cache/` in the data folder.
     """
 
     def __init__(
@@ -76,6 +164,8 @@ class LeavesDataModule(L.LightningDataModule):
         val_fraction: float = 0.1,
         seed: int = 42,
         augment: Augment = "light",
+        cache: bool = False,
+        cache_dir: Optional[str] = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -87,6 +177,8 @@ class LeavesDataModule(L.LightningDataModule):
         self.val_fraction = val_fraction
         self.seed = seed
         self.augment = augment
+        self.cache = cache
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.root / "cache"
         self._train_table: Optional[pd.DataFrame] = None
 
     def prepare_data(self) -> None:
@@ -97,6 +189,14 @@ class LeavesDataModule(L.LightningDataModule):
                 "--data.data_dir <folder with train.csv, test.csv and images/>"
             )
             generate_demo(self.root)
+        if self.cache:
+            # Built here, once per node before any setup; setup then only opens it.
+            predicting = self.trainer is not None and self.trainer.state.fn == "predict"
+            csv_name = "test.csv" if predicting else "train.csv"
+            self._check_root()
+            table = read_table(self.root / csv_name, ("image",))
+            check_images_exist(table, self.root, csv_name)
+            self._images(csv_name, table["image"].tolist())
 
     def _check_root(self) -> None:
         if not self.root.is_dir():
@@ -114,26 +214,31 @@ class LeavesDataModule(L.LightningDataModule):
         """Sorted labels of train.csv; the model stores them so predict needs no train.csv."""
         return class_names_of(self.train_table["label"])
 
+    def _images(self, csv_name: str, names: list[str]) -> Sequence[np.ndarray]:
+        """Every image `csv_name` names, in row order, decoded at the training size."""
+        files = ImageFiles(self.root, names, self.image_size)
+        if not self.cache:
+            return files
+        return image_cache(files, self.root / csv_name, self.cache_dir, self.num_workers)
+
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate"):
             table = self.train_table
             check_images_exist(table, self.root, "train.csv")
             targets = encode(table["label"], self.class_names)
             train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
-            images = table["image"].tolist()
-            self.train_set = LeavesDataset(
-                self.root, [images[i] for i in train_idx], targets[train_idx],
-                train_transform(self.image_size, self.augment),
+            images = self._images("train.csv", table["image"].tolist())
+            # Both splits index the same decoded images (one cache file for train.csv).
+            self.train_set = Subset(
+                LeavesDataset(images, targets, train_transform(self.image_size, self.augment)), train_idx
             )
-            self.val_set = LeavesDataset(
-                self.root, [images[i] for i in val_idx], targets[val_idx], eval_transform(self.image_size)
-            )
+            self.val_set = Subset(LeavesDataset(images, targets, eval_transform(self.image_size)), val_idx)
         if stage == "predict":
             self._check_root()
             self.test_table = read_table(self.root / "test.csv", ("image",))
             check_images_exist(self.test_table, self.root, "test.csv")
             self.predict_set = LeavesDataset(
-                self.root, self.test_table["image"].tolist(), None, eval_transform(self.image_size)
+                self._images("test.csv", self.test_table["image"].tolist()), None, eval_transform(self.image_size)
             )
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
@@ -146,6 +251,7 @@ class LeavesDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=on_gpu,
+            worker_init_fn=worker_init if self.num_workers > 0 else None,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -10,8 +10,20 @@ from __future__ import annotations
 from typing import Literal
 
 import albumentations as A
+import cv2
+import numpy as np
 
 Augment = Literal["none", "light", "strong"]
+
+
+class Transpose(A.Transpose):
+    """albumentations' Transpose, but with OpenCV's transpose: albumentations returns a
+    strided numpy view, and copying that to a contiguous image later costs about ten
+    times more than OpenCV's transpose (measured on 224 px images; albumentations'
+    RandomRotate90 has the same cost)."""
+
+    def apply(self, img: np.ndarray, **params) -> np.ndarray:
+        return cv2.transpose(img)
 
 
 def eval_transform(image_size: int) -> A.Compose:
@@ -21,14 +33,15 @@ def eval_transform(image_size: int) -> A.Compose:
 
 def train_transform(image_size: int, augment: Augment = "light") -> A.Compose:
     """Training augmentation; leaves have no natural orientation, so all flips and
-    quarter turns keep the label."""
+    quarter turns keep the label. Random horizontal and vertical flips and a random
+    transpose pick each of the square's 8 symmetries with equal probability."""
     if augment == "none":
         return eval_transform(image_size)
     steps: list[A.BasicTransform] = [
         A.RandomResizedCrop((image_size, image_size), scale=(0.5, 1.0)),
         A.HorizontalFlip(),
         A.VerticalFlip(),
-        A.RandomRotate90(),
+        Transpose(),
     ]
     if augment == "strong":
         steps += [

@@ -1,0 +1,131 @@
+"""The fast data path: OpenCV decoding must give PIL's pixels, odd files must still
+load correctly, and normalising on the device must equal the usual CPU transform."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageOps
+from torchvision.transforms import v2
+
+from torch.utils.data import DataLoader
+
+from leaves.data import LeavesDataset, load_image, worker_init
+from leaves.module import LeavesModule
+from leaves.table import DataError
+from leaves.transforms import Transpose, train_transform
+
+
+def _photo(width: int = 64, height: int = 48, seed: int = 0) -> Image.Image:
+    """A smooth colour image with edges, so JPEG chroma and DCT details matter."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 255 / width, y * 255 / height, (x + y) * 127 / (width + height)], axis=-1)
+    base[height // 4 : height // 2, width // 3 : width // 2] = rng.integers(0, 256, 3)
+    return Image.fromarray(base.astype(np.uint8), "RGB")
+
+
+def _pil_reference(path: Path, size: int | None = None) -> np.ndarray:
+    """What the project decoded before the fast path: PIL all the way (plus the same
+    DCT-scaled draft and area resize the fast path applies for a smaller size)."""
+    with Image.open(path) as img:
+        if size is not None:
+            img.draft("RGB", (size, size))
+        array = np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+    if size is not None and array.shape[:2] != (size, size):
+        array = cv2.resize(array, (size, size), interpolation=cv2.INTER_AREA)
+    return array
+
+
+@pytest.mark.parametrize("size", [None, 48, 30, 20])
+def test_plain_jpeg_decodes_to_exactly_the_pixels_pil_gives(tmp_path: Path, size: int | None) -> None:
+    # Both decoders wrap libjpeg-turbo, whose integer IDCT (also when DCT-scaled) is
+    # deterministic: we require identical pixels, not a tolerance.
+    path = tmp_path / "leaf.jpg"
+    _photo().save(path, quality=90)
+    image = load_image(path, size)
+    assert image.dtype == np.uint8
+    assert image.shape == ((48, 64, 3) if size is None else (size, size, 3))
+    np.testing.assert_array_equal(image, _pil_reference(path, size))
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_rotated_jpeg_is_turned_upright(tmp_path: Path, orientation: int) -> None:
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    _photo().save(path, quality=90, exif=exif)
+    image = load_image(path)
+    assert image.shape == ((48, 64, 3) if orientation == 3 else (64, 48, 3))
+    np.testing.assert_array_equal(image, _pil_reference(path))
+    np.testing.assert_array_equal(load_image(path, 24), _pil_reference(path, 24))
+
+
+@pytest.mark.parametrize(
+    "name, convert",
+    [("gray.jpg", "L"), ("cmyk.jpg", "CMYK"), ("alpha.png", "RGBA"), ("palette.png", "P"), ("gray.png", "L")],
+)
+def test_other_modes_and_formats_load_as_rgb_like_pil(tmp_path: Path, name: str, convert: str) -> None:
+    path = tmp_path / name
+    _photo().convert(convert).save(path)
+    image = load_image(path, 32)
+    assert image.shape == (32, 32, 3) and image.dtype == np.uint8
+    np.testing.assert_array_equal(image, _pil_reference(path, 32))
+
+
+def test_unreadable_image_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(DataError, match="broken.jpg"):
+        load_image(path, 32)
+
+
+def test_device_side_normalisation_equals_the_cpu_reference() -> None:
+    module = LeavesModule(arch="resnet18", class_names=["a", "b"])
+    cfg = module.net.pretrained_cfg
+    images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    targets = torch.tensor([0, 1, 1, 0])
+    reference = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(cfg["mean"], cfg["std"])])
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        module.to(device)
+        normalised, same_targets = module.on_after_batch_transfer((images.to(device), targets.to(device)), 0)
+        assert normalised.dtype == torch.float32 and normalised.device.type == device
+        torch.testing.assert_close(normalised.cpu(), reference(images), rtol=0, atol=1e-5)
+        assert torch.equal(same_targets.cpu(), targets)
+
+
+def test_training_poses_are_exactly_the_eight_symmetries_of_the_square() -> None:
+    image = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
+    np.testing.assert_array_equal(Transpose(p=1)(image=image)["image"], image.transpose(1, 0, 2))
+    pipeline = train_transform(4, "light")
+    poses = A.Compose([t for t in pipeline.transforms if not isinstance(t, A.RandomResizedCrop)])
+    poses.set_random_state(np.random.default_rng(0), random.Random(0))
+    seen = {poses(image=image)["image"].numpy().tobytes() for _ in range(300)}
+    symmetries = {
+        np.ascontiguousarray(np.rot90(flipped, k).transpose(2, 0, 1)).tobytes()
+        for flipped in (image, image[:, ::-1]) for k in range(4)
+    }
+    assert seen == symmetries
+
+
+def test_loader_workers_augment_independently_and_reproducibly() -> None:
+    image = np.asarray(_photo(32, 32))
+    dataset = LeavesDataset([image] * 8, np.zeros(8, dtype=np.int64), train_transform(16, "light"))
+
+    def epoch(seed: int) -> list[torch.Tensor]:
+        torch.manual_seed(seed)  # what seed_everything does; workers derive their seeds from it
+        loader = DataLoader(dataset, batch_size=1, num_workers=2, worker_init_fn=worker_init)
+        return [images[0] for images, _ in loader]
+
+    first, again, other = epoch(0), epoch(0), epoch(1)
+    # Items 0 and 1 come from different workers: same image, so only the augmentation differs.
+    assert not torch.equal(first[0], first[1])
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other))
