@@ -149,11 +149,11 @@ def connect() -> Any:
     return api
 
 
-def _call_failed(what: str, err: BaseException) -> KaggleError:
+def _call_failed(what: str, competition: str, err: BaseException) -> KaggleError:
     return KaggleError(
         f"{what} failed: {err}\n"
         "Check the network connection; a 403 (Forbidden) means the competition rules are not accepted yet:\n"
-        f"https://www.kaggle.com/competitions/{COMPETITION}/rules"
+        f"https://www.kaggle.com/competitions/{competition}/rules"
     )
 
 
@@ -214,7 +214,7 @@ def download_competition(dest: str = "data/classify-leaves", competition: str = 
         try:
             api.competition_download_files(competition, path=str(dest), quiet=False)
         except (Exception, SystemExit) as err:
-            raise _call_failed(f"downloading {competition}", err) from err
+            raise _call_failed(f"downloading {competition}", competition, err) from err
         if not archive.is_file():
             raise KaggleError(f"the download ended without error but {archive} is not there")
     _extract(archive, dest)
@@ -266,7 +266,7 @@ def submit(
     try:
         result = api.competition_submit(str(path), message, competition)
     except (Exception, SystemExit) as err:
-        raise _call_failed(f"submitting {path} to {competition}", err) from err
+        raise _call_failed(f"submitting {path} to {competition}", competition, err) from err
     answer = getattr(result, "message", None) or str(result)
     # kaggle reports a failed upload as an answer, not an exception.
     if answer == getattr(api, "COMPETITION_SUBMIT_UPLOAD_FAILED_MESSAGE", "Could not submit to competition"):

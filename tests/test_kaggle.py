@@ -78,8 +78,12 @@ def fake_kaggle(monkeypatch, tmp_path):
         def authenticate(self):
             calls.append(("authenticate",))
 
+        refusal = None
+
         def competition_download_files(self, competition, path=None, force=False, quiet=True):
             calls.append(("competition_download_files", competition, path))
+            if self.refusal:
+                raise self.refusal
             with zipfile.ZipFile(Path(path) / f"{competition}.zip", "w") as zf:
                 for file in served.rglob("*"):
                     zf.write(file, file.relative_to(served).as_posix())
@@ -189,6 +193,12 @@ def test_download_unpacks_verifies_and_then_skips_the_work_done(credentials, fak
     again = lk.download_competition(str(dest))
     assert fake_kaggle == [] and again == layout
     assert "Already downloaded" in capsys.readouterr().out
+
+
+def test_a_refused_download_says_to_accept_the_rules(credentials, fake_kaggle, tmp_path):
+    fake_kaggle.api_class.refusal = RuntimeError("(403) Forbidden")
+    with pytest.raises(lk.KaggleError, match=r"403.*\n.*competition rules.*\n.*/competitions/classify-leaves/rules"):
+        lk.download_competition(str(tmp_path / "new"))
 
 
 def test_an_archive_already_downloaded_is_only_unpacked(no_credentials, tmp_path):
