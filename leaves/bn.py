@@ -56,8 +56,10 @@ def with_torch_batchnorm(net: nn.Module) -> nn.Module:
             twin = nn.BatchNorm2d(
                 module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats
             )
+            state = [t for t in (module.weight, module.running_mean) if t is not None]
+            if state:  # same device and dtype as the layer it replaces
+                twin.to(device=state[0].device, dtype=state[0].dtype)
             twin.load_state_dict(module.state_dict())
-            twin.to(device=module.running_mean.device if module.track_running_stats else None)
             parent_name, _, child = name.rpartition(".")
             setattr(net.get_submodule(parent_name), child, twin.train(module.training))
     return net
