@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import random
 import os
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
 
@@ -104,7 +105,7 @@ class LeavesDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        image = self.transform(image=np.asarray(self.images[i]))["image"]
+        image = self.transform(image=self.images[i])["image"]
         # Prediction yields the row so the writer can restore test.csv order under any sampler.
         return image, int(self.targets[i]) if self.targets is not None else i
 
@@ -118,16 +119,16 @@ class LeavesDataset(Dataset):
 
 
 def worker_init(worker_id: int) -> None:
-    """Per-worker set-up: distinct, reproducible augmentation (torch's per-worker seed
-    follows the loader's generator, hence `seed_everything`) and no OpenCV threads,
-    since the workers already take the cores."""
+    """Per-worker set-up: distinct, reproducible augmentation in every worker of every
+    rank (torch's per-worker seed follows the loader's generator, hence
+    `seed_everything`) and no OpenCV threads, since the workers already take the cores."""
     cv2.setNumThreads(0)
     info = get_worker_info()
     dataset = info.dataset
     while isinstance(dataset, Subset):
         dataset = dataset.dataset
     if isinstance(dataset, LeavesDataset):
-        dataset.reseed(info.seed)
+        dataset.reseed(int(np.random.SeedSequence([info.seed, rank_zero_only.rank]).generate_state(1)[0]))
 
 
 def usable_cores() -> int:
