@@ -11,11 +11,14 @@ import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
+from leaves.check import BadImages, usable_rows
 from leaves.demo import generate_demo
-from leaves.table import DataError, check_images_exist, class_names_of, encode, read_table, stratified_split
+from leaves.image_modes import upright_rgb
+from leaves.seeding import ProcessSeeded
+from leaves.table import DataError, class_names_of, drop_duplicates, encode, read_table, stratified_split
 from leaves.transforms import Augment, eval_transform, train_transform
 
 
@@ -23,7 +26,7 @@ def load_image(path: Path) -> np.ndarray:
     """RGB uint8 HWC array, with EXIF orientation applied, whatever the file's mode."""
     try:
         with Image.open(path) as img:
-            return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+            return np.asarray(upright_rgb(img))
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise DataError(f"cannot read image {path}: {err}") from err
 
@@ -64,6 +67,10 @@ class LeavesDataModule(L.LightningDataModule):
         val_fraction: share of each class held out for validation.
         seed: fixes the split, independent of the training seed.
         augment: training augmentation strength (validation never gets any).
+        bad_images: what to do with training images that cannot be read (missing,
+            empty, truncated, not an image): "error" stops before training with
+            the list of them, "skip" trains without them and warns with the list.
+            Unreadable test images are always an error.
     """
 
     def __init__(
@@ -76,6 +83,7 @@ class LeavesDataModule(L.LightningDataModule):
         val_fraction: float = 0.1,
         seed: int = 42,
         augment: Augment = "light",
+        bad_images: BadImages = "error",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -87,6 +95,7 @@ class LeavesDataModule(L.LightningDataModule):
         self.val_fraction = val_fraction
         self.seed = seed
         self.augment = augment
+        self.bad_images = bad_images
         self._train_table: Optional[pd.DataFrame] = None
 
     def prepare_data(self) -> None:
@@ -106,7 +115,8 @@ class LeavesDataModule(L.LightningDataModule):
     def train_table(self) -> pd.DataFrame:
         if self._train_table is None:
             self._check_root()
-            self._train_table = read_table(self.root / "train.csv", ("image", "label"))
+            path = self.root / "train.csv"
+            self._train_table = drop_duplicates(read_table(path, ("image", "label")), path)
         return self._train_table
 
     @property
@@ -116,14 +126,14 @@ class LeavesDataModule(L.LightningDataModule):
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate"):
-            table = self.train_table
-            check_images_exist(table, self.root, "train.csv")
+            # Every image is decoded once here, so a bad file stops the run now, not an hour in.
+            table = usable_rows(self.train_table, self.root, "train.csv", self.bad_images, usable_cores())
             targets = encode(table["label"], self.class_names)
             train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
             images = table["image"].tolist()
             self.train_set = LeavesDataset(
                 self.root, [images[i] for i in train_idx], targets[train_idx],
-                train_transform(self.image_size, self.augment),
+                ProcessSeeded(train_transform(self.image_size, self.augment)),
             )
             self.val_set = LeavesDataset(
                 self.root, [images[i] for i in val_idx], targets[val_idx], eval_transform(self.image_size)
@@ -131,7 +141,7 @@ class LeavesDataModule(L.LightningDataModule):
         if stage == "predict":
             self._check_root()
             self.test_table = read_table(self.root / "test.csv", ("image",))
-            check_images_exist(self.test_table, self.root, "test.csv")
+            usable_rows(self.test_table, self.root, "test.csv", "error", usable_cores())
             self.predict_set = LeavesDataset(
                 self.root, self.test_table["image"].tolist(), None, eval_transform(self.image_size)
             )
