@@ -114,22 +114,24 @@ def check_images(table: pd.DataFrame, root: Path, csv_path: Path, workers: int =
     return report
 
 
-def usable_rows(table: pd.DataFrame, root: Path, csv_name: str, bad_images: BadImages, workers: int = 8) -> pd.DataFrame:
+def usable_rows(
+    table: pd.DataFrame, root: Path, csv_name: str, bad_images: Optional[BadImages], workers: int = 8
+) -> pd.DataFrame:
     """The rows whose images can be used, or a DataError listing every one that cannot.
 
     `bad_images="skip"` drops unusable images with a warning that counts and
-    lists them; "error" (the default everywhere) refuses to start.
+    lists them; "error" refuses to start; None (test.csv, where every row
+    needs a prediction) refuses with no offer to skip.
     """
     csv_path = root / csv_name
     report = check_images(table, root, csv_path, workers)
     if not report.errors:
         return table
     listing = "\n  ".join(map(str, report.errors))
-    if bad_images == "error":
-        raise DataError(
-            f"{len(report.errors)} image(s) named in {csv_path} cannot be used:\n  {listing}\n"
-            "Fix or remove them, or pass --data.bad_images skip to train without them."
-        )
+    if bad_images in ("error", None):
+        remedy = ("Fix or remove them, or pass --data.bad_images skip to train without them." if bad_images
+                  else "Every test.csv row needs a prediction: restore these files.")
+        raise DataError(f"{len(report.errors)} image(s) named in {csv_path} cannot be used:\n  {listing}\n{remedy}")
     if bad_images != "skip":
         raise DataError(f"data.bad_images must be 'error' or 'skip', got {bad_images!r}")
     warnings.warn(f"skipping {len(report.errors)} unusable image(s) of {csv_path}:\n  {listing}", stacklevel=2)

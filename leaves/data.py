@@ -141,7 +141,7 @@ class LeavesDataModule(L.LightningDataModule):
         if stage == "predict":
             self._check_root()
             self.test_table = read_table(self.root / "test.csv", ("image",))
-            usable_rows(self.test_table, self.root, "test.csv", "error", usable_cores())
+            usable_rows(self.test_table, self.root, "test.csv", None, usable_cores())
             self.predict_set = LeavesDataset(
                 self.root, self.test_table["image"].tolist(), None, eval_transform(self.image_size)
             )
