@@ -1,0 +1,55 @@
+"""Same seed, same data, CPU: the same model, metrics and predictions; checkpoints are plain data; no network."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+
+from leaves.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "configs" / "default.yaml"
+
+
+def fit_and_predict(data_dir: Path, workdir: Path, num_workers: int, monkeypatch: pytest.MonkeyPatch):
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    args = [f"--data.data_dir={data_dir}", "--data.image_size=32", f"--data.num_workers={num_workers}",
+            "--data.batch_size=4", "--data.val_fraction=0.34", "--model.arch=resnet10t", "--trainer.max_epochs=1",
+            "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+    fit = main("fit", default_config=DEFAULT, args=args)  # augment: light (random crops, flips, turns)
+    metrics = {k: float(v) for k, v in fit.trainer.callback_metrics.items()}
+    predict = main("predict", default_config=DEFAULT, args=args[:-1])
+    return metrics, (workdir / "submissions" / "submission.csv").read_text(), predict.trainer.ckpt_path
+
+
+@pytest.mark.parametrize("num_workers", [0, 2], ids=["in-process", "2 workers"])
+def test_two_fits_with_the_same_seed_give_identical_metrics_and_predictions(
+    tmp_path: Path, leaves_dir: Path, num_workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = fit_and_predict(leaves_dir, tmp_path / "a", num_workers, monkeypatch)
+    second = fit_and_predict(leaves_dir, tmp_path / "b", num_workers, monkeypatch)
+    assert first[0] == second[0], "metrics (train loss after augmentation, val accuracy)"
+    assert first[1] == second[1], "submission.csv"
+    a = torch.load(first[2], weights_only=True)["state_dict"]
+    b = torch.load(second[2], weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a), "bit-identical weights"
+
+
+def test_checkpoints_load_with_weights_only_and_hold_plain_hyperparameters(
+    tmp_path: Path, leaves_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, best = fit_and_predict(leaves_dir, tmp_path / "a", 0, monkeypatch)
+    for name in ("best.ckpt", "last.ckpt"):
+        ckpt = torch.load(Path(best).parent / name, weights_only=True)  # raises on any pickled class
+        assert ckpt["hyper_parameters"]["class_names"] == ["acer", "betula", "carpinus"]
+        assert all(isinstance(c, str) for c in ckpt["hyper_parameters"]["class_names"])
+
+
+def test_the_network_guard_is_active_in_every_test() -> None:
+    # The autouse fixture in conftest.py makes the fits above (and every other test) fail on any download attempt.
+    with pytest.raises(RuntimeError, match="tried to reach the network"):
+        socket.create_connection(("203.0.113.1", 443), timeout=1)
