@@ -55,13 +55,13 @@ class LearningCurves(Callback):
         row: dict[str, float] = {"epoch": trainer.current_epoch}
         row.update({k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1})
         self.history = [h for h in self.history if h["epoch"] != row["epoch"]] + [row]
-        self._draw(trainer)
+        self._draw(trainer.log_dir)  # under DDP log_dir is a broadcast: every rank must ask, not only rank 0
 
     @rank_zero_only
-    def _draw(self, trainer: L.Trainer) -> None:
-        if trainer.log_dir:
-            Path(trainer.log_dir).mkdir(parents=True, exist_ok=True)
-            plot_curves(self.history, Path(trainer.log_dir) / self.filename)
+    def _draw(self, log_dir: Optional[str]) -> None:
+        if log_dir:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            plot_curves(self.history, Path(log_dir) / self.filename)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         ckpt: Optional[ModelCheckpoint] = trainer.checkpoint_callback
