@@ -67,7 +67,8 @@ class Report:
         kinds = Counter(p.reason.split(" (")[0] for p in self.notes)
         notes = "; ".join(f"{n} {kind}" for kind, n in kinds.most_common())
         return (
-            f"checked {self.checked} image(s): {len(self.errors)} unusable, {len(self.notes)} converted"
+            f"checked {self.checked} image(s): {len(self.errors)} unusable, "
+            f"{len({(p.csv, p.line) for p in self.notes if p.image})} converted"
             + (f" ({notes})" if notes else "")
             + (f"; sizes: {sizes}{more}" if sizes else "")
         )
