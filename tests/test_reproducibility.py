@@ -5,10 +5,12 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
 from leaves.cli import main
+from leaves.data import LeavesDataModule
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "configs" / "default.yaml"
@@ -27,7 +29,7 @@ def fit_and_predict(data_dir: Path, workdir: Path, num_workers: int, monkeypatch
 
 
 @pytest.mark.parametrize("num_workers", [0, 2], ids=["in-process", "2 workers"])
-def test_two_fits_with_the_same_seed_give_identical_metrics_and_predictions(
+def test_two_fits_with_the_same_seed_give_identical_metrics_predictions_and_plain_checkpoints(
     tmp_path: Path, leaves_dir: Path, num_workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = fit_and_predict(leaves_dir, tmp_path / "a", num_workers, monkeypatch)
@@ -37,16 +39,20 @@ def test_two_fits_with_the_same_seed_give_identical_metrics_and_predictions(
     a = torch.load(first[2], weights_only=True)["state_dict"]
     b = torch.load(second[2], weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a), "bit-identical weights"
+    for name in ("best.ckpt", "last.ckpt"):  # weights_only=True refuses any pickled class
+        hparams = torch.load(Path(first[2]).parent / name, weights_only=True)["hyper_parameters"]
+        assert hparams["class_names"] == ["acer", "betula", "carpinus"]
 
 
-def test_checkpoints_load_with_weights_only_and_hold_plain_hyperparameters(
-    tmp_path: Path, leaves_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _, _, best = fit_and_predict(leaves_dir, tmp_path / "a", 0, monkeypatch)
-    for name in ("best.ckpt", "last.ckpt"):
-        ckpt = torch.load(Path(best).parent / name, weights_only=True)  # raises on any pickled class
-        assert ckpt["hyper_parameters"]["class_names"] == ["acer", "betula", "carpinus"]
-        assert all(isinstance(c, str) for c in ckpt["hyper_parameters"]["class_names"])
+def test_augmentation_follows_the_seed(leaves_dir: Path) -> None:
+    def augmented(seed: int) -> torch.Tensor:
+        L.seed_everything(seed, workers=True, verbose=False)
+        dm = LeavesDataModule(data_dir=str(leaves_dir), image_size=32, num_workers=0, val_fraction=0.34)
+        dm.setup("fit")
+        return torch.stack([dm.train_set[i][0] for i in range(4)])
+
+    assert torch.equal(augmented(1), augmented(1))
+    assert not torch.equal(augmented(1), augmented(2))
 
 
 def test_the_network_guard_is_active_in_every_test() -> None:

@@ -88,13 +88,13 @@ def test_a_fit_killed_by_sigkill_mid_epoch_resumes_from_the_last_periodic_checkp
 ) -> None:
     script = tmp_path / "killed_fit.py"
     script.write_text(KILLER)
-    # Nothing can react to SIGKILL: the periodic last.ckpt (here every step, by default every 10 minutes) is what is left.
+    # Nothing can react to SIGKILL: the periodic last.ckpt (here every 2 steps; by default every 10 minutes) is what is left.
     args = fit_args(leaves_dir) + kill_args(signal.SIGKILL, "test_resume", step=KILL_AT + 1) + [
         "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint", "--trainer.callbacks.save_top_k=0",
         "--trainer.callbacks.save_last=true", "--trainer.callbacks.enable_version_counter=false",
-        "--trainer.callbacks.every_n_train_steps=1",
+        "--trainer.callbacks.every_n_train_steps=2",
     ]
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}", "OMP_NUM_THREADS": "1"}
     killed = subprocess.run([sys.executable, str(script), str(DEFAULT), *args], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
