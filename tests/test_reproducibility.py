@@ -28,12 +28,13 @@ def fit_and_predict(data_dir: Path, workdir: Path, num_workers: int, monkeypatch
     return metrics, (workdir / "submissions" / "submission.csv").read_text(), predict.trainer.ckpt_path
 
 
-@pytest.mark.parametrize("num_workers", [0, 2], ids=["in-process", "2 workers"])
 def test_two_fits_with_the_same_seed_give_identical_metrics_predictions_and_plain_checkpoints(
-    tmp_path: Path, leaves_dir: Path, num_workers: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, leaves_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = fit_and_predict(leaves_dir, tmp_path / "a", num_workers, monkeypatch)
-    second = fit_and_predict(leaves_dir, tmp_path / "b", num_workers, monkeypatch)
+    # Two loader workers: the harder case (the seed must reach augmentation inside each worker); the main
+    # process's own augmentation stream is covered by test_augmentation_follows_the_seed.
+    first = fit_and_predict(leaves_dir, tmp_path / "a", 2, monkeypatch)
+    second = fit_and_predict(leaves_dir, tmp_path / "b", 2, monkeypatch)
     assert first[0] == second[0], "metrics (train loss after augmentation, val accuracy)"
     assert first[1] == second[1], "submission.csv"
     a = torch.load(first[2], weights_only=True)["state_dict"]

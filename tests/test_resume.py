@@ -88,7 +88,7 @@ def test_a_fit_killed_by_sigkill_mid_epoch_resumes_from_the_last_periodic_checkp
 ) -> None:
     script = tmp_path / "killed_fit.py"
     script.write_text(KILLER)
-    # Nothing can react to SIGKILL: the periodic last.ckpt (here every 2 steps; by default every 10 minutes) is what is left.
+    # Nothing can react to SIGKILL: what is left is the periodic last.ckpt (every 2 steps here, 10 minutes by default).
     args = fit_args(leaves_dir) + kill_args(signal.SIGKILL, "test_resume", step=KILL_AT + 1) + [
         "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint", "--trainer.callbacks.save_top_k=0",
         "--trainer.callbacks.save_last=true", "--trainer.callbacks.enable_version_counter=false",
@@ -108,8 +108,9 @@ def test_sigterm_or_ctrl_c_finish_the_batch_save_last_ckpt_and_resume(
     tmp_path: Path, leaves_dir: Path, signum: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         main("fit", default_config=DEFAULT, args=fit_args(leaves_dir) + kill_args(signum, __name__))
+    assert stopped.value.code == 1, "a stopped fit must not look finished to `fit.py && predict.py`"
     assert saved_step(tmp_path) == (KILL_AT, 1), "stopped after the batch it was in, and saved it"
     assert "Continue with: python scripts/fit.py --ckpt_path last" in caplog.text
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "Ctrl-C handler restored"
