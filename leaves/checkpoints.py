@@ -26,6 +26,7 @@ import torch
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -95,7 +96,9 @@ class InterruptCheckpoint(Callback):
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         self._restore_sigint()
         ckpt = trainer.checkpoint_callback
-        if not isinstance(exception, SIGTERMException) or ckpt is None or ckpt.dirpath is None:
+        if trainer.state.fn != TrainerFn.FITTING or ckpt is None or ckpt.dirpath is None:
+            return
+        if not isinstance(exception, SIGTERMException):
             return  # other failures (NaN loss, bad data, bugs) must not replace the last good checkpoint
         path = Path(ckpt.dirpath) / f"{self.filename}.ckpt"
         trainer.save_checkpoint(path)
