@@ -114,7 +114,7 @@ class LeavesModule(L.LightningModule):
         for key in ("arch", "norm"):
             if key in saved and saved[key] != self.hparams[key]:
                 raise ValueError(
-                    f"{source} holds a {key} {saved[key]!r} model but --model.{key} is {self.hparams[key]!r}: "
+                    f"{source} holds a model with {key}={saved[key]!r} but --model.{key} is {self.hparams[key]!r}: "
                     f"pass --model.{key} {saved[key]} (or the config it was trained with)"
                 )
         theirs = saved.get("class_names")

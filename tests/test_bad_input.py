@@ -260,7 +260,7 @@ def test_predict_takes_the_architecture_from_the_checkpoint_and_the_python_api_r
     cli = main("predict", DEFAULT, [f"--data.data_dir={leaves_dir}", f"--ckpt_path={ckpt}", *PREDICT])
     assert cli.model.hparams.arch == "resnet10t" and (tmp_path / "submissions" / "submission.csv").is_file()
     trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_checkpointing=False)
-    with pytest.raises(ValueError, match=r"r10\.ckpt holds a arch 'resnet10t' model but --model\.arch is 'resnet18'"):
+    with pytest.raises(ValueError, match=r"r10\.ckpt holds a model with arch='resnet10t' but --model\.arch is 'resnet18'"):
         trainer.predict(LeavesModule(arch="resnet18", class_names=classes), datamodule(leaves_dir), ckpt_path=ckpt)
 
 
