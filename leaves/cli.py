@@ -9,6 +9,7 @@ from typing import Optional
 from jsonargparse import Namespace
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from leaves.data import LeavesDataModule
 from leaves.module import LeavesModule
@@ -40,6 +41,8 @@ class LeavesCLI(LightningCLI):
             found = find_checkpoint(_runs_root(cfg.trainer), ckpt or "best")
             rank_zero_info(f"Predicting with {found}")
             cfg.ckpt_path = str(found)
+        if sub == "predict":
+            cfg.trainer.logger = False  # predicting is not a run: no empty runs/version_N folder
         elif sub == "fit" and ckpt == "last":
             found = find_checkpoint(_runs_root(cfg.trainer), "last")
             rank_zero_info(f"Resuming {found}")
@@ -59,12 +62,17 @@ def main(subcommand: str, default_config: Optional[Path] = None, args: Optional[
     """Run one LightningCLI subcommand (fit, validate, predict) with `default_config` loaded first."""
     args = sys.argv[1:] if args is None else args
     parser_kwargs = {subcommand: {"default_config_files": [str(default_config)]}} if default_config else {}
-    return LeavesCLI(
-        LeavesModule,
-        LeavesDataModule,
-        args=[subcommand, *args],
-        parser_kwargs=parser_kwargs,
-        save_config_callback=SaveConfigCallback if subcommand == "fit" else None,
-        save_config_kwargs={"overwrite": True},
-        auto_configure_optimizers=False,
-    )
+    try:
+        return LeavesCLI(
+            LeavesModule,
+            LeavesDataModule,
+            args=[subcommand, *args],
+            parser_kwargs=parser_kwargs,
+            save_config_callback=SaveConfigCallback if subcommand == "fit" else None,
+            save_config_kwargs={"overwrite": True},
+            auto_configure_optimizers=False,
+        )
+    except SIGTERMException as stop:
+        # Lightning exits with status 0 on SIGTERM (and, through InterruptCheckpoint, Ctrl-C): a stopped fit must
+        # not look finished to `fit.py && predict.py` or to a job scheduler.
+        raise SystemExit(1) from stop

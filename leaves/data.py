@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
@@ -15,13 +14,17 @@ import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info
+from lightning.fabric.utilities.seed import pl_worker_init_function
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
-from PIL import Image, ImageOps, UnidentifiedImageError
-from torch.utils.data import DataLoader, Dataset, Subset, get_worker_info
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from leaves.cache import image_cache
+from leaves.check import BadImages, usable_rows
 from leaves.demo import generate_demo
-from leaves.table import DataError, check_images_exist, class_names_of, encode, read_table, stratified_split
+from leaves.image_modes import upright_rgb
+from leaves.seeding import ProcessSeeded
+from leaves.table import DataError, class_names_of, drop_duplicates, encode, read_table, stratified_split
 from leaves.transforms import Augment, eval_transform, train_transform
 
 _ORIENTATION = 0x0112  # the EXIF tag
@@ -42,7 +45,7 @@ def load_image(path: Path, size: Optional[int] = None) -> np.ndarray:
     """RGB uint8 HWC array, with EXIF orientation applied, whatever the file's mode;
     `size` squashes it to size x size (as the eval transform does).
 
-    Plain RGB JPEGs (every Classify Leaves image) are decoded by OpenCV, which
+    Plain RGB JPEGs (the usual photo, and all of swedish15) are decoded by OpenCV, which
     measured fastest (`scripts/bench.py`); when `size` allows, both decoders
     use libjpeg-turbo's DCT scaling, so a 224 px file is decoded straight to
     112 px for 96 px training. Anything else (EXIF rotation, grayscale, CMYK,
@@ -57,7 +60,7 @@ def load_image(path: Path, size: Optional[int] = None) -> np.ndarray:
             if not plain:
                 if scale > 1:
                     img.draft("RGB", (size, size))
-                array = np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+                array = np.asarray(upright_rgb(img))
         if plain:
             flag = _REDUCED_FLAGS.get(scale, cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
             bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
@@ -109,26 +112,15 @@ class LeavesDataset(Dataset):
         # Prediction yields the row so the writer can restore test.csv order under any sampler.
         return image, int(self.targets[i]) if self.targets is not None else i
 
-    def reseed(self, seed: int) -> None:
-        """Give the augmentation its own random stream. albumentations draws from
-        generators made when the pipeline was built, so forked workers would
-        otherwise all replay the same crops and flips. One generator for the whole
-        pipeline: albumentations' own `set_random_seed` gives every transform the
-        same seed, which makes all the flips fire together."""
-        self.transform.set_random_state(np.random.default_rng(seed), random.Random(seed))
-
 
 def worker_init(worker_id: int) -> None:
-    """Per-worker set-up: distinct, reproducible augmentation in every worker of every
-    rank (torch's per-worker seed follows the loader's generator, hence
-    `seed_everything`) and no OpenCV threads, since the workers already take the cores."""
+    """No OpenCV threads inside workers (the workers already take the cores), then
+    Lightning's per-worker, per-rank seeding when the run is seeded (the loader
+    gets this function instead of Lightning's, so it is called here); the
+    augmentation reseeds itself from that seed (`leaves.seeding`)."""
     cv2.setNumThreads(0)
-    info = get_worker_info()
-    dataset = info.dataset
-    while isinstance(dataset, Subset):
-        dataset = dataset.dataset
-    if isinstance(dataset, LeavesDataset):
-        dataset.reseed(int(np.random.SeedSequence([info.seed, rank_zero_only.rank]).generate_state(1)[0]))
+    if int(os.environ.get("PL_SEED_WORKERS", 0)):
+        pl_worker_init_function(worker_id, rank=rank_zero_only.rank)
 
 
 def usable_cores() -> int:
@@ -149,6 +141,10 @@ class LeavesDataModule(L.LightningDataModule):
         val_fraction: share of each class held out for validation.
         seed: fixes the split, independent of the training seed.
         augment: training augmentation strength (validation never gets any).
+        bad_images: what to do with training images that cannot be read (missing,
+            empty, truncated, not an image): "error" stops before training with
+            the list of them, "skip" trains without them and warns with the list.
+            Unreadable test images are always an error.
         cache: decode each CSV's images once into a uint8 memory-mapped array
             at `image_size` (`leaves.cache`) and read that instead of the JPEGs;
             rebuilt automatically whenever the CSV, an image or the size changes.
@@ -167,6 +163,7 @@ class LeavesDataModule(L.LightningDataModule):
         augment: Augment = "light",
         cache: bool = False,
         cache_dir: Optional[str] = None,
+        bad_images: BadImages = "error",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -180,6 +177,7 @@ class LeavesDataModule(L.LightningDataModule):
         self.augment = augment
         self.cache = cache
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.root / "cache"
+        self.bad_images = bad_images
         self._train_table: Optional[pd.DataFrame] = None
 
     def prepare_data(self) -> None:
@@ -194,10 +192,7 @@ class LeavesDataModule(L.LightningDataModule):
             # Built here, once per node before any setup; setup then only opens it.
             predicting = self.trainer is not None and self.trainer.state.fn == "predict"
             csv_name = "test.csv" if predicting else "train.csv"
-            self._check_root()
-            table = read_table(self.root / csv_name, ("image",))
-            check_images_exist(table, self.root, csv_name)
-            self._images(csv_name, table["image"].tolist())
+            self._images(csv_name, self._usable_table(csv_name)["image"].tolist())
 
     def _check_root(self) -> None:
         if not self.root.is_dir():
@@ -207,13 +202,22 @@ class LeavesDataModule(L.LightningDataModule):
     def train_table(self) -> pd.DataFrame:
         if self._train_table is None:
             self._check_root()
-            self._train_table = read_table(self.root / "train.csv", ("image", "label"))
+            path = self.root / "train.csv"
+            self._train_table = drop_duplicates(read_table(path, ("image", "label")), path)
         return self._train_table
 
     @property
     def class_names(self) -> list[str]:
         """Sorted labels of train.csv; the model stores them so predict needs no train.csv."""
         return class_names_of(self.train_table["label"])
+
+    def _usable_table(self, csv_name: str) -> pd.DataFrame:
+        """The CSV's rows whose images decode; every bad file is reported at once, before training starts."""
+        if csv_name == "train.csv":
+            return usable_rows(self.train_table, self.root, csv_name, self.bad_images, usable_cores())
+        self._check_root()
+        table = read_table(self.root / csv_name, ("image",))
+        return usable_rows(table, self.root, csv_name, None, usable_cores())
 
     def _images(self, csv_name: str, names: list[str]) -> Sequence[np.ndarray]:
         """Every image `csv_name` names, in row order, decoded at the training size."""
@@ -224,20 +228,17 @@ class LeavesDataModule(L.LightningDataModule):
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate"):
-            table = self.train_table
-            check_images_exist(table, self.root, "train.csv")
+            table = self._usable_table("train.csv")
             targets = encode(table["label"], self.class_names)
             train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
             images = self._images("train.csv", table["image"].tolist())
             # Both splits index the same decoded images (one cache file for train.csv).
             self.train_set = Subset(
-                LeavesDataset(images, targets, train_transform(self.image_size, self.augment)), train_idx
+                LeavesDataset(images, targets, ProcessSeeded(train_transform(self.image_size, self.augment))), train_idx
             )
             self.val_set = Subset(LeavesDataset(images, targets, eval_transform(self.image_size)), val_idx)
         if stage == "predict":
-            self._check_root()
-            self.test_table = read_table(self.root / "test.csv", ("image",))
-            check_images_exist(self.test_table, self.root, "test.csv")
+            self.test_table = self._usable_table("test.csv")
             self.predict_set = LeavesDataset(
                 self._images("test.csv", self.test_table["image"].tolist()), None, eval_transform(self.image_size)
             )

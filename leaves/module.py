@@ -17,6 +17,10 @@ from leaves.bn import count_batchnorms, fuse_bn, recalibrate_bn
 from leaves.model import Norm, create_net, load_weights
 
 
+def _few(names: list[str], n: int = 5) -> str:
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
 class LeavesModule(L.LightningModule):
     """A timm ResNet-family classifier for the leaves.
 
@@ -96,10 +100,18 @@ class LeavesModule(L.LightningModule):
             if datamodule is None:
                 raise ValueError("LeavesModule needs class_names, or a DataModule that provides them")
             self._build(datamodule.class_names)
-        elif stage == "fit" and datamodule is not None and datamodule.class_names != self.class_names:
+        elif (
+            datamodule is not None
+            # predict needs no train.csv, but when there is one the model must speak its labels
+            and (stage == "fit" or (datamodule.root / "train.csv").is_file())
+            and datamodule.class_names != self.class_names
+        ):
+            advice = ("predict with a checkpoint trained on this data, or point --data.data_dir at the data it was "
+                      "trained on") if stage == "predict" else "resume or fine-tune only on the same class list"
             raise ValueError(
-                f"the model's {len(self.class_names)} classes differ from the {len(datamodule.class_names)} "
-                f"in {datamodule.root / 'train.csv'}; resume or fine-tune only on the same class list"
+                f"the model (its checkpoint) has {len(self.class_names)} classes ({_few(self.class_names)}) but "
+                f"{datamodule.root / 'train.csv'} has {len(datamodule.class_names)} ({_few(datamodule.class_names)}): "
+                f"{advice}"
             )
         if stage == "fit" and self.hparams.get("precise_bn_batches", 0) and not count_batchnorms(self.net):
             raise ValueError(
@@ -109,6 +121,27 @@ class LeavesModule(L.LightningModule):
         if stage == "fit" and self.hparams.pretrained and not self._weights_loaded:
             load_weights(self.net, self.hparams.pretrained, len(self.class_names))
             self._weights_loaded = True
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse a checkpoint of another network or class list before its weights are loaded,
+        with a message that says what differs instead of a list of mismatched tensor shapes."""
+        saved = checkpoint.get("hyper_parameters", {})
+        source = (self._trainer.ckpt_path if self._trainer is not None else None) or "the checkpoint"
+        for key in ("arch", "norm"):
+            if key in saved and saved[key] != self.hparams[key]:
+                raise ValueError(
+                    f"{source} holds a model with {key}={saved[key]!r} but --model.{key} is {self.hparams[key]!r}: "
+                    f"pass --model.{key} {saved[key]} (or the config it was trained with)"
+                )
+        theirs = saved.get("class_names")
+        if theirs is not None and self.net is not None and list(theirs) != self.class_names:
+            datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+            ours = f"{datamodule.root / 'train.csv'}" if datamodule is not None else "this model"
+            raise ValueError(
+                f"{source} was trained on {len(theirs)} classes ({_few(theirs)}) but {ours} has "
+                f"{len(self.class_names)} ({_few(self.class_names)}): use a checkpoint trained on "
+                "this data, or point --data.data_dir at the data it was trained on"
+            )
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """uint8 -> normalised float on the device: cheaper than doing it per image in workers."""

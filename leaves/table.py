@@ -6,8 +6,10 @@ a competitor does wrong is point the pipeline at a slightly different folder.
 
 from __future__ import annotations
 
+import posixpath
 import warnings
-from pathlib import Path
+from difflib import get_close_matches
+from pathlib import Path, PureWindowsPath
 
 import numpy as np
 import pandas as pd
@@ -17,41 +19,86 @@ class DataError(ValueError):
     """The data folder does not look like the Kaggle layout; the message says where."""
 
 
+def _rows(index: pd.Index, limit: int = 10) -> str:
+    """CSV line numbers of data rows (index 0 is line 2, after the header)."""
+    shown = ", ".join(str(i + 2) for i in index[:limit])
+    return shown + (f" (and {len(index) - limit} more)" if len(index) > limit else "")
+
+
+def _outside(path: str) -> bool:
+    """True for paths that do not stay inside the data folder (absolute, drive letters, `..`)."""
+    posix = path.replace("\\", "/")
+    return (
+        posix.startswith("/")
+        or PureWindowsPath(path).drive != ""
+        or posixpath.normpath(posix).split("/")[0] == ".."
+    )
+
+
 def read_table(csv_path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Read a Kaggle CSV and keep `columns`, failing clearly on any layout problem."""
+    """Read a Kaggle CSV and keep `columns`, failing clearly on any layout problem.
+
+    Values are stripped (a label padded with spaces is the same class); extra
+    columns are ignored. Every row-level problem (blank values, image paths
+    outside the data folder) is reported at once, by CSV line number. The
+    returned index is the data row number, so later checks can name the line.
+    """
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise DataError(f"{csv_path} not found: expected the Kaggle layout with {csv_path.name} in the data folder")
     try:
-        # utf-8-sig drops a byte-order mark that spreadsheet tools like to add.
+        # utf-8-sig drops a byte-order mark that spreadsheet tools like to add; pandas reads CRLF as LF.
         table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise DataError(f"{csv_path} is empty: expected a header with columns {', '.join(columns)}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"{csv_path} is not a readable CSV: {err}") from None
     table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in columns if c not in table.columns]
     if missing:
+        hints = [f"{c!r} (did you mean {m[0]!r}?)" if (m := get_close_matches(c, table.columns, n=1)) else repr(c)
+                 for c in missing]
         raise DataError(
-            f"{csv_path} has no column {', '.join(repr(c) for c in missing)} "
-            f"(found {', '.join(repr(c) for c in table.columns)})"
+            f"{csv_path} has no column {', '.join(hints)} (found {', '.join(repr(c) for c in table.columns)})"
         )
     if table.empty:
         raise DataError(f"{csv_path} has a header but no rows")
     table = table[list(columns)].apply(lambda col: col.str.strip())
-    for column in columns:
-        blank = table.index[table[column] == ""]
-        if len(blank):
-            rows = ", ".join(str(i + 2) for i in blank[:10])  # +2: 1-based and the header line
-            raise DataError(f"{csv_path}: blank {column!r} in row(s) {rows}")
-    return table.reset_index(drop=True)
+    problems = [f"blank {column!r} in line(s) {_rows(blank)}"
+                for column in columns if len(blank := table.index[table[column] == ""])]
+    if "image" in columns:
+        outside = table.index[table["image"].map(_outside)]
+        if len(outside):
+            problems.append(
+                f"image paths must be relative to the data folder and stay inside it; line(s) {_rows(outside)} "
+                f"do not (e.g. {table.loc[outside[0], 'image']!r})"
+            )
+    if problems:
+        raise DataError(f"{csv_path}: " + "; ".join(problems))
+    return table
 
 
-def check_images_exist(table: pd.DataFrame, data_dir: Path, csv_name: str) -> None:
-    """Fail before training, listing every image the CSV names that is not on disk."""
-    missing = [(i, p) for i, p in enumerate(table["image"]) if not (data_dir / p).is_file()]
-    if missing:
-        shown = "; ".join(f"row {i + 2}: {data_dir / p}" for i, p in missing[:10])
-        more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
-        raise DataError(f"{data_dir / csv_name} names {len(missing)} image(s) that do not exist: {shown}{more}")
+def drop_duplicates(table: pd.DataFrame, csv_path: str | Path) -> pd.DataFrame:
+    """Drop repeated rows (with a warning), refuse an image listed with two labels.
+
+    A repeated training image could land in both the training and the
+    validation split and inflate the validation accuracy; two labels for one
+    image cannot both be right, and only the user knows which is.
+    """
+    dup = table.duplicated("image", keep=False)
+    if not dup.any():
+        return table
+    conflicts = [
+        f"{image!r} in lines {_rows(rows.index)} as {', '.join(repr(v) for v in rows['label'].unique())}"
+        for image, rows in table[dup].groupby("image", sort=False)
+        if "label" in rows and rows["label"].nunique() > 1
+    ]
+    if conflicts:
+        more = f" (and {len(conflicts) - 10} more)" if len(conflicts) > 10 else ""
+        raise DataError(f"{csv_path}: images listed with different labels: {'; '.join(conflicts[:10])}{more}")
+    repeated = table.index[table.duplicated(keep="first")]
+    warnings.warn(f"{csv_path}: {len(repeated)} repeated row(s) ignored, line(s) {_rows(repeated)}", stacklevel=2)
+    return table.drop(index=repeated)
 
 
 def class_names_of(labels: pd.Series) -> list[str]:

@@ -1,7 +1,8 @@
-"""Tiny Kaggle-layout datasets built in a temporary folder, so tests need no real data."""
+"""Shared test fixtures: a tiny dataset in the Kaggle layout, and no network."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -9,39 +10,40 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-CLASSES = ("acer_rubrum", "betula_nigra", "quercus_alba")
+COLOURS = {"acer": (200, 40, 40), "betula": (40, 160, 40), "carpinus": (40, 60, 200)}
 
 
-def make_leaves(
-    root: Path,
-    classes: tuple[str, ...] = CLASSES,
-    per_class: int = 8,
-    test_images: int = 6,
-    size: int = 32,
-    seed: int = 0,
-) -> Path:
-    """A learnable toy dataset: each class has its own colour, with noise."""
+def make_leaves(root: Path, per_class: int = 6, test_per_class: int = 2, size: int = 32, seed: int = 0) -> Path:
+    """A Kaggle-layout folder whose classes differ by colour, so a model learns them in a few steps."""
     rng = np.random.default_rng(seed)
     (root / "images").mkdir(parents=True, exist_ok=True)
-    palette = rng.integers(0, 256, (len(classes), 3))
-    rows, n = [], 0
-    for c, name in enumerate(classes):
-        for _ in range(per_class):
-            pixels = np.clip(palette[c] + rng.normal(0, 20, (size, size, 3)), 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(root / f"images/{n}.jpg")
-            rows.append((f"images/{n}.jpg", name))
+    train, test, n = [], [], 0
+    for name, colour in COLOURS.items():
+        for k in range(per_class + test_per_class):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 25, (size, size, 3)), 0, 255).astype(np.uint8)
+            path = f"images/{n}.jpg"
+            Image.fromarray(pixels).save(root / path, quality=90)
+            (train if k < per_class else test).append({"image": path, "label": name})
             n += 1
-    pd.DataFrame(rows, columns=["image", "label"]).to_csv(root / "train.csv", index=False)
-    test = []
-    for i in range(test_images):
-        pixels = np.clip(palette[i % len(classes)] + rng.normal(0, 20, (size, size, 3)), 0, 255).astype(np.uint8)
-        Image.fromarray(pixels).save(root / f"images/{n}.jpg")
-        test.append(f"images/{n}.jpg")
-        n += 1
-    pd.DataFrame({"image": test}).to_csv(root / "test.csv", index=False)
+    pd.DataFrame(train).to_csv(root / "train.csv", index=False)
+    pd.DataFrame(test)[["image"]].to_csv(root / "test.csv", index=False)
     return root
 
 
 @pytest.fixture
 def leaves_dir(tmp_path: Path) -> Path:
     return make_leaves(tmp_path / "leaves")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to reach another machine fails the test; local sockets (DDP's gloo store) still work."""
+    connect = socket.socket.connect
+
+    def local_only(sock: socket.socket, address) -> None:
+        host = address[0] if isinstance(address, tuple) else address
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+            raise RuntimeError(f"test tried to reach the network: {address}")
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)

@@ -67,7 +67,7 @@ def test_unknown_label_is_refused():
         ("image,label\n", "header but no rows"),
         ("img,label\nimages/0.jpg,oak\n", "no column 'image'"),
         ("image,species\nimages/0.jpg,oak\n", "no column 'label'"),
-        ("image,label\nimages/0.jpg,oak\nimages/1.jpg, \n", r"blank 'label' in row\(s\) 3"),
+        ("image,label\nimages/0.jpg,oak\nimages/1.jpg, \n", r"blank 'label' in line\(s\) 3"),
     ],
 )
 def test_malformed_csv_is_refused_naming_file_and_problem(tmp_path: Path, content: str, message: str):
