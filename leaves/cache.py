@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import uuid
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -87,7 +88,7 @@ def _fill(path: Path, images: "ImageFiles", start: int, stop: int) -> int:
 
 
 def _build(path: Path, images: "ImageFiles", shape: tuple[int, ...], workers: int, desc: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # unique even across nodes sharing the folder
     try:
         np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape).flush()
         chunks = [(a, min(a + _CHUNK, len(images))) for a in range(0, len(images), _CHUNK)]
