@@ -24,7 +24,8 @@ from typing import Any, Mapping, Optional
 import pandas as pd
 
 from leaves.submission import validate_submission
-from leaves.table import DataError, check_images_exist, class_names_of, read_table
+from leaves.check import check_data
+from leaves.table import DataError, class_names_of, read_table
 
 COMPETITION = "classify-leaves"
 #: Rows of the real competition's CSVs; another folder in the same layout is accepted with a notice.
@@ -158,14 +159,16 @@ def _call_failed(what: str, competition: str, err: BaseException) -> KaggleError
 
 
 def verify_layout(root: str | Path) -> Layout:
-    """Check a competition folder the way fit and predict will read it: CSV columns, no
-    blank cells, every image on disk. Row counts other than the real competition's
-    are allowed (another data set in the same layout) but reported."""
+    """Check a competition folder the way fit and predict will read it (`leaves.check`:
+    CSV columns, blank cells, every image on disk and decodable), reporting every
+    problem at once. Row counts other than the real competition's are allowed
+    (another data set in the same layout) but reported."""
     root = Path(root)
+    report = check_data(root)
+    if report.errors:
+        raise DataError(f"{root} cannot be used as it is:\n  " + "\n  ".join(map(str, report.errors)))
     train = read_table(root / "train.csv", ("image", "label"))
     test = read_table(root / "test.csv", ("image",))
-    check_images_exist(train, root, "train.csv")
-    check_images_exist(test, root, "test.csv")
     for name, table in (("train.csv", train), ("test.csv", test)):
         if len(table) != EXPECTED_ROWS[name]:
             print(

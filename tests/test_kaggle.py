@@ -216,7 +216,7 @@ def test_layout_verification_names_what_is_wrong(tmp_path):
     assert lk.verify_layout(root).classes == 3
 
     (root / "images" / "4.jpg").unlink()
-    with pytest.raises(DataError, match=r"train\.csv names 1 image\(s\) that do not exist: row 6"):
+    with pytest.raises(DataError, match=r"train\.csv:6: images/4\.jpg: missing"):
         lk.verify_layout(root)
 
     pd.DataFrame({"file": ["images/9.jpg"]}).to_csv(root / "test.csv", index=False)
