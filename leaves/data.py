@@ -231,7 +231,11 @@ class LeavesDataModule(L.LightningDataModule):
             table = self._usable_table("train.csv")
             targets = encode(table["label"], self.class_names)
             train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
-            images = self._images("train.csv", table["image"].tolist())
+            names = table["image"].tolist()
+            # CSV paths of each split, in dataset order (reports show them beside predictions).
+            self.train_images = [names[i] for i in train_idx]
+            self.val_images = [names[i] for i in val_idx]
+            images = self._images("train.csv", names)
             # Both splits index the same decoded images (one cache file for train.csv).
             self.train_set = Subset(
                 LeavesDataset(images, targets, ProcessSeeded(train_transform(self.image_size, self.augment))), train_idx

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
@@ -26,7 +28,8 @@ class StopOnNonFiniteLoss(Callback):
         if trainer.strategy.reduce_boolean_decision(finite, all=True):
             return
         ckpt = trainer.checkpoint_callback
-        kept = f"; the last good checkpoint is {ckpt.last_model_path}" if ckpt and ckpt.last_model_path else ""
+        last = Path(ckpt.dirpath) / "last.ckpt" if ckpt is not None and ckpt.dirpath else None
+        kept = f"; the last good checkpoint is {last}" if last is not None and last.is_file() else ""
         value = "non-finite on another process" if finite else loss.item()
         raise NonFiniteLossError(
             f"training loss is {value} at epoch "

@@ -161,13 +161,12 @@ def evaluate(
     start = time.perf_counter()
     outputs = trainer.predict(module, dataloaders=datamodule.val_dataloader())
     seconds = time.perf_counter() - start
-    val_set = datamodule.val_set
     return Evaluation(
         probs=torch.cat([o["probs"] for o in outputs]).float().cpu(),
         # A labelled set yields the label where the test set yields its row.
         targets=torch.cat([o["rows"] for o in outputs]).cpu(),
-        images=list(val_set.images),
-        root=val_set.root,
+        images=list(datamodule.val_images),
+        root=datamodule.root,
         class_names=module.class_names,
         seconds=seconds,
     )

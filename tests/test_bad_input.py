@@ -146,7 +146,7 @@ def test_bad_images_skip_trains_without_them_and_warns_with_the_count_and_list(l
     dm = datamodule(leaves_dir, bad_images="skip")
     with pytest.warns(UserWarning, match=r"(?s)skipping 2 unusable image\(s\).*images/0\.jpg.*images/9\.jpg"):
         dm.setup("fit")
-    used = set(dm.train_set.images) | set(dm.val_set.images)
+    used = set(dm.train_images) | set(dm.val_images)
     assert len(used) == 16 and not used & {"images/0.jpg", "images/9.jpg"}
     assert len(dm.class_names) == 3
 

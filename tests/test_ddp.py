@@ -31,8 +31,8 @@ SCRIPT = textwrap.dedent(
     rank = fit.trainer.global_rank
     Path(f"rank{rank}.json").write_text(json.dumps({
         "world_size": fit.trainer.world_size,
-        "train": fit.datamodule.train_set.images,
-        "val": fit.datamodule.val_set.images,
+        "train": fit.datamodule.train_images,
+        "val": fit.datamodule.val_images,
         "metrics": {k: float(v) for k, v in fit.trainer.callback_metrics.items()},
         "predicted_with": str(predict.trainer.ckpt_path),
     }))

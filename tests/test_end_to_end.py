@@ -1,5 +1,6 @@
 """The user's path through the real entry points: fit, then predict, then submit."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ import pandas as pd
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}  # the checkout under test, whatever is installed
 TINY = [
     "--trainer.max_epochs", "2", "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar", "false",
     "--data.image_size", "32", "--data.batch_size", "4", "--data.num_workers", "0", "--data.val_fraction", "0.25",
@@ -16,7 +18,7 @@ TINY = [
 
 def run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     done = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / script), *args], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, str(REPO / "scripts" / script), *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
@@ -62,7 +64,7 @@ def test_fit_resumes_the_latest_run_in_its_own_folder(leaves_dir: Path, tmp_path
 def test_predict_without_any_run_says_what_to_do(leaves_dir: Path, tmp_path: Path):
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts/predict.py"), "--data.data_dir", str(leaves_dir)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode != 0
     assert "no best.ckpt under runs/: run python scripts/fit.py first" in done.stderr

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from leaves.data import LeavesDataset, load_image, worker_init
 from leaves.module import LeavesModule
+from leaves.seeding import ProcessSeeded
 from leaves.table import DataError
 from leaves.transforms import Transpose, train_transform
 
@@ -117,7 +118,7 @@ def test_training_poses_are_exactly_the_eight_symmetries_of_the_square() -> None
 
 def test_loader_workers_augment_independently_and_reproducibly() -> None:
     image = np.asarray(_photo(32, 32))
-    dataset = LeavesDataset([image] * 8, np.zeros(8, dtype=np.int64), train_transform(16, "light"))
+    dataset = LeavesDataset([image] * 8, np.zeros(8, dtype=np.int64), ProcessSeeded(train_transform(16, "light")))
 
     def epoch(seed: int) -> list[torch.Tensor]:
         torch.manual_seed(seed)  # what seed_everything does; workers derive their seeds from it
