@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
 from leaves.demo import generate_demo
+from leaves.folds import fold_split
 from leaves.table import DataError, check_images_exist, class_names_of, encode, read_table, stratified_split
 from leaves.transforms import Augment, eval_transform, train_transform
 
@@ -64,6 +65,9 @@ class LeavesDataModule(L.LightningDataModule):
         val_fraction: share of each class held out for validation.
         seed: fixes the split, independent of the training seed.
         augment: training augmentation strength (validation never gets any).
+        num_folds: split train.csv into this many seeded stratified folds and
+            validate on fold `fold` (instead of `val_fraction`); see scripts/kfold.py.
+        fold: the validation fold, 0..num_folds-1.
     """
 
     def __init__(
@@ -76,6 +80,8 @@ class LeavesDataModule(L.LightningDataModule):
         val_fraction: float = 0.1,
         seed: int = 42,
         augment: Augment = "light",
+        num_folds: Optional[int] = None,
+        fold: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -87,6 +93,8 @@ class LeavesDataModule(L.LightningDataModule):
         self.val_fraction = val_fraction
         self.seed = seed
         self.augment = augment
+        self.num_folds = num_folds
+        self.fold = fold
         self._train_table: Optional[pd.DataFrame] = None
 
     def prepare_data(self) -> None:
@@ -119,7 +127,11 @@ class LeavesDataModule(L.LightningDataModule):
             table = self.train_table
             check_images_exist(table, self.root, "train.csv")
             targets = encode(table["label"], self.class_names)
-            train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
+            if self.num_folds:
+                train_idx, val_idx = fold_split(table["label"], self.num_folds, self.fold, self.seed)
+            else:
+                train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
+            self.val_rows = val_idx  # rows of train.csv, for out-of-fold predictions
             images = table["image"].tolist()
             self.train_set = LeavesDataset(
                 self.root, [images[i] for i in train_idx], targets[train_idx],
