@@ -53,8 +53,9 @@ class FreezeBackbone(Callback):
         for module in self._backbone(pl_module):
             for p in module.parameters(recurse=False):
                 p.requires_grad_(not frozen)
-            if frozen and hasattr(module, "running_mean"):
-                module.eval()
+            if hasattr(module, "running_mean"):
+                # Lightning restores each module's mode after validation, so unfreezing must say train.
+                module.train(not frozen)
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._set(pl_module, frozen=trainer.current_epoch < self.epochs)
