@@ -103,7 +103,7 @@ def predict_ensemble(
         precision: as for the Trainer (e.g. bf16-mixed); default: 32-true.
     """
     if not checkpoints:
-        raise ValueError("give at least one checkpoint (--checkpoints a.ckpt b.ckpt ...)")
+        raise ValueError('give at least one checkpoint: scripts/ensemble.py "[a.ckpt, b.ckpt]"')
     missing = [str(c) for c in checkpoints if not Path(c).is_file()]
     if missing:
         raise FileNotFoundError(f"checkpoint(s) not found: {', '.join(missing)}")

@@ -96,6 +96,6 @@ def run_kfold(args: list[str], default_config: Optional[Path] = None) -> float:
     atomic_write_csv(oof, oof_all)
     rank_zero_info(
         f"CV accuracy {accuracy:.4f} over {len(oof)} images ({num_folds} folds); out-of-fold probabilities: {oof_all}\n"
-        f"Fold ensemble: python scripts/ensemble.py --checkpoints {' '.join(map(str, checkpoints))}"
+        f"Fold ensemble: python scripts/ensemble.py \"[{', '.join(map(str, checkpoints))}]\" [--tta ...]"
     )
     return accuracy

@@ -1,4 +1,7 @@
-"""Average several checkpoints into one submission: `python scripts/ensemble.py --checkpoints a.ckpt b.ckpt [--tta ...]`."""
+"""Average checkpoints into one submission: `python scripts/ensemble.py "[a.ckpt, b.ckpt]" [--weights ...] [--tta ...]`.
+
+The list may also come on stdin: `ls runs/kfold/fold_*/checkpoints/best.ckpt | python scripts/ensemble.py -`.
+"""
 
 from jsonargparse import auto_cli
 

@@ -47,7 +47,7 @@ def make_data(root: Path, per_class: int = 8, test_per_class: int = 2) -> Path:
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One tiny fit with every training feature switched on at once (it is the slow part)."""
     root = tmp_path_factory.mktemp("fit")
-    data = make_data(root / "data")
+    data = make_data(root / "data", per_class=6)
     main("fit", CONFIG, [
         *TINY, "--data.data_dir", str(data), "--trainer.max_epochs", "2",
         "--trainer.logger.init_args.save_dir", str(root / "runs"),
@@ -143,9 +143,8 @@ def test_mixing_needs_an_even_batch():
 def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
     data = make_data(tmp_path / "data")
     cli = main("fit", CONFIG, [
-        *TINY, "--data.data_dir", str(data), "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1",
-        "--trainer.limit_val_batches", "1", "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"),
-        "--lr_find", "true", "--lr_find_steps", "4",
+        *TINY, "--data.data_dir", str(data), "--trainer.max_epochs", "1", "--trainer.limit_val_batches", "1",
+        "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"), "--lr_find", "true", "--lr_find_steps", "15",
     ])
     assert cli.model.hparams.lr != 0.002  # the suggestion replaced the configured lr
     assert (tmp_path / "runs" / "version_0" / "lr_find.png").is_file()
@@ -190,7 +189,7 @@ def test_predict_with_tta_from_the_command_line(fitted, tmp_path, monkeypatch):
     cli = main("predict", CONFIG, [*TINY, "--data.data_dir", str(fitted["data"]), "--ckpt_path", str(fitted["best"]),
                                    "--model.tta", "[identity, hflip, rot90]"])
     assert cli.model.tta == ["identity", "hflip", "rot90"]  # not overridden by the checkpoint
-    assert len(pd.read_csv(tmp_path / "submissions" / "submission.csv")) == 6
+    assert len(pd.read_csv(tmp_path / "submissions" / "submission.csv")) == 6  # 2 test images per class
 
 
 def test_an_ensemble_of_one_checkpoint_equals_plain_predict(fitted, tmp_path, monkeypatch):
