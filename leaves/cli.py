@@ -11,8 +11,8 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 from lightning.pytorch.utilities import rank_zero_info
 
 from leaves.data import LeavesDataModule
-from leaves.module import LeavesModule
 from leaves.lr_find import find_lr
+from leaves.module import LeavesModule
 from leaves.runs import find_checkpoint, run_dir_of
 
 

@@ -108,7 +108,7 @@ class SubmissionWriter(BasePredictionWriter):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage == "predict" and self.probs_path and trainer.global_rank == 0:
-            from leaves.probs import check_probs_path
+            from leaves.probs import check_probs_path  # here: leaves.probs imports this module
 
             check_probs_path(self.probs_path)  # before predicting, not after
 

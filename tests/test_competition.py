@@ -143,8 +143,9 @@ def test_mixing_needs_an_even_batch():
 def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
     data = make_data(tmp_path / "data")
     cli = main("fit", CONFIG, [
-        *TINY, "--data.data_dir", str(data), "--trainer.max_epochs", "1", "--trainer.limit_val_batches", "1",
-        "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"), "--lr_find", "true", "--lr_find_steps", "15",
+        *TINY, "--data.batch_size", "2", "--data.data_dir", str(data), "--trainer.max_epochs", "2",
+        "--trainer.limit_val_batches", "1", "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"),
+        "--lr_find", "true", "--lr_find_steps", "20",  # 10 batches an epoch: the range test spans both epochs
     ])
     assert cli.model.hparams.lr != 0.002  # the suggestion replaced the configured lr
     assert (tmp_path / "runs" / "version_0" / "lr_find.png").is_file()
