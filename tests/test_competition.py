@@ -21,8 +21,17 @@ from leaves.tta import tta_probs
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
 CLASSES = ["ash", "birch", "oak"]
-TINY = ["--data.image_size", "32", "--data.batch_size", "4", "--data.num_workers", "0",
+TINY = ["--model.arch", "resnet10t", "--data.image_size", "32", "--data.batch_size", "4", "--data.num_workers", "0",
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """32 px batches of four are fastest on one thread, and a shared CPU is not oversubscribed."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def make_data(root: Path, per_class: int = 8, test_per_class: int = 2) -> Path:
