@@ -153,6 +153,7 @@ def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
     data = make_data(tmp_path / "data")
     cli = main("fit", CONFIG, [
         *TINY, "--data.batch_size", "2", "--data.data_dir", str(data), "--trainer.max_epochs", "2",
+        "--trainer.max_steps", "1",  # the fit after the range test: one step is enough here
         "--trainer.limit_val_batches", "1", "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"),
         "--lr_find", "true", "--lr_find_steps", "20",  # 10 batches an epoch: the range test spans both epochs
     ])
