@@ -12,6 +12,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from leaves.data import LeavesDataModule
+from leaves.lr_find import find_lr
 from leaves.module import LeavesModule
 from leaves.runs import find_checkpoint, run_dir_of
 
@@ -32,10 +33,15 @@ class LeavesCLI(LightningCLI):
       logs, curves and checkpoints continue where they stopped.
     """
 
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--lr_find", type=bool, default=False,
+                            help="fit: run Lightning's learning-rate range test first and train with its suggestion")
+        parser.add_argument("--lr_find_steps", type=int, default=100, help="fit: steps of the range test")
+
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         self.config = parser.parse_args(args)
-        sub = self.config.subcommand
-        cfg = self.config[sub]
+        sub = self.config.get("subcommand")
+        cfg = self.config[sub] if sub else self.config  # no subcommand: run=False (scripts/kfold.py)
         ckpt = cfg.get("ckpt_path")
         if sub == "predict" and ckpt in (None, "best", "last"):
             found = find_checkpoint(_runs_root(cfg.trainer), ckpt or "best")
@@ -52,10 +58,15 @@ class LeavesCLI(LightningCLI):
                 logger.init_args.version = run_dir_of(found).name
 
     def before_instantiate_classes(self) -> None:
-        cfg = self.config[self.config.subcommand]
+        sub = self.config.get("subcommand")
+        cfg = self.config[sub] if sub else self.config
         if cfg.get("ckpt_path"):
             # The checkpoint holds the trained weights: never fetch pretrained ones again.
             cfg.model.pretrained = False
+
+    def before_fit(self) -> None:
+        if self.config.fit.lr_find:
+            find_lr(self.trainer, self.model, self.datamodule, self.config.fit.lr_find_steps)
 
 
 def main(subcommand: str, default_config: Optional[Path] = None, args: Optional[list[str]] = None) -> LeavesCLI:

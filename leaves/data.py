@@ -25,6 +25,7 @@ from leaves.demo import generate_demo
 from leaves.image_modes import upright_rgb
 from leaves.seeding import ProcessSeeded
 from leaves.table import DataError, class_names_of, drop_duplicates, encode, read_table, stratified_split
+from leaves.folds import fold_split
 from leaves.transforms import Augment, eval_transform, train_transform
 
 _ORIENTATION = 0x0112  # the EXIF tag
@@ -149,6 +150,9 @@ class LeavesDataModule(L.LightningDataModule):
             at `image_size` (`leaves.cache`) and read that instead of the JPEGs;
             rebuilt automatically whenever the CSV, an image or the size changes.
         cache_dir: where the cache lives; unset means `cache/` in the data folder.
+        num_folds: split train.csv into this many seeded stratified folds and
+            validate on fold `fold` (instead of `val_fraction`); see scripts/kfold.py.
+        fold: the validation fold, 0..num_folds-1.
     """
 
     def __init__(
@@ -164,6 +168,8 @@ class LeavesDataModule(L.LightningDataModule):
         cache: bool = False,
         cache_dir: Optional[str] = None,
         bad_images: BadImages = "error",
+        num_folds: Optional[int] = None,
+        fold: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -178,6 +184,8 @@ class LeavesDataModule(L.LightningDataModule):
         self.cache = cache
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.root / "cache"
         self.bad_images = bad_images
+        self.num_folds = num_folds
+        self.fold = fold
         self._train_table: Optional[pd.DataFrame] = None
 
     def prepare_data(self) -> None:
@@ -230,7 +238,11 @@ class LeavesDataModule(L.LightningDataModule):
         if stage in ("fit", "validate"):
             table = self._usable_table("train.csv")
             targets = encode(table["label"], self.class_names)
-            train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
+            if self.num_folds:
+                train_idx, val_idx = fold_split(table["label"], self.num_folds, self.fold, self.seed)
+            else:
+                train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
+            self.val_rows = val_idx  # rows of train.csv, for out-of-fold predictions
             names = table["image"].tolist()
             # CSV paths of each split, in dataset order (reports show them beside predictions).
             self.train_images = [names[i] for i in train_idx]

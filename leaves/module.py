@@ -9,12 +9,18 @@ from typing import Any, Iterable, Optional, Union
 import lightning as L
 import torch
 import torch.nn as nn
+from lightning.pytorch.callbacks import Callback
+from timm.loss import SoftTargetCrossEntropy
 from timm.optim import create_optimizer_v2
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 from torchmetrics.classification import MulticlassAccuracy
 
 from leaves.bn import count_batchnorms, fuse_bn, recalibrate_bn
+from leaves.ema import EMA
+from leaves.finetune import FreezeBackbone, finetune_param_groups
+from leaves.mixing import build_mixup
 from leaves.model import Norm, create_net, load_weights
+from leaves.tta import View, check_views, tta_probs
 
 
 def _few(names: list[str], n: int = 5) -> str:
@@ -48,6 +54,20 @@ class LeavesModule(L.LightningModule):
             (precise BN); 0 keeps torch's moving averages.
         fuse_bn: predict with BatchNorm folded into the convolutions (same
             outputs, faster); the trained model itself is left unfused.
+        mixup_alpha, cutmix_alpha: timm Mixup/CutMix strengths (0 = off); while
+            mixing, the loss is soft-target cross-entropy with `label_smoothing`
+            and train_acc is not logged (mixed images have no single label).
+        mix_prob: chance a batch is mixed; mix_switch_prob: chance of CutMix
+            rather than MixUp when both are on.
+        mix_stop_epoch: mixing stops from this (0-based) epoch on; unset = never.
+        ema_decay: keep an exponential moving average of the weights with this
+            decay; validation, the checkpoints and predict then use it.
+        backbone_lr_scale: the backbone's learning rate relative to the new
+            classifier's (e.g. 0.1 when fine-tuning pretrained weights).
+        freeze_backbone_epochs: train only the classifier for this many epochs.
+        tta: test-time views whose probabilities predict averages (identity,
+            hflip, vflip, rot90, rot180, rot270, transpose, antitranspose);
+            unset = the image alone. A predict-time choice: not saved in checkpoints.
     """
 
     def __init__(
@@ -68,13 +88,25 @@ class LeavesModule(L.LightningModule):
         channels_last: bool = False,
         precise_bn_batches: int = 0,
         fuse_bn: bool = True,
+        mixup_alpha: float = 0.0,
+        cutmix_alpha: float = 0.0,
+        mix_prob: float = 1.0,
+        mix_switch_prob: float = 0.5,
+        mix_stop_epoch: Optional[int] = None,
+        ema_decay: Optional[float] = None,
+        backbone_lr_scale: float = 1.0,
+        freeze_backbone_epochs: int = 0,
+        tta: Optional[list[View]] = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["tta"])
         self.net: Optional[nn.Module] = None
         self.predict_net: Optional[nn.Module] = None  # the BN-folded copy, during predict only
         self._weights_loaded = False
         self.loss = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        self.mix_loss = SoftTargetCrossEntropy()
+        self.mixup = None
+        self.tta = check_views(tta)
         if class_names is not None:
             self._build(class_names)
 
@@ -93,6 +125,17 @@ class LeavesModule(L.LightningModule):
         self.val_acc = MulticlassAccuracy(num_classes=len(class_names), average="micro")
         if hp.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
+        self.mixup = build_mixup(
+            hp.mixup_alpha, hp.cutmix_alpha, hp.mix_prob, hp.mix_switch_prob, hp.label_smoothing, len(class_names)
+        )
+
+    def configure_callbacks(self) -> list[Callback]:
+        callbacks: list[Callback] = []
+        if self.hparams.ema_decay is not None:
+            callbacks.append(EMA(decay=self.hparams.ema_decay))
+        if self.hparams.freeze_backbone_epochs > 0:
+            callbacks.append(FreezeBackbone(self.hparams.freeze_backbone_epochs))
+        return callbacks
 
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
@@ -159,11 +202,18 @@ class LeavesModule(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         images, targets = batch
-        logits = self(images)
-        loss = self.loss(logits, targets)
-        self.train_acc(logits, targets)
+        stop = self.hparams.mix_stop_epoch
+        if self.mixup is not None and (stop is None or self.current_epoch < stop):
+            if len(images) % 2:
+                raise ValueError(f"MixUp/CutMix need an even batch; got {len(images)} images (set data.batch_size even)")
+            images, soft_targets = self.mixup(images, targets)
+            loss = self.mix_loss(self(images), soft_targets)
+        else:
+            logits = self(images)
+            loss = self.loss(logits, targets)
+            self.train_acc(logits, targets)
+            self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
-        self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
@@ -194,13 +244,21 @@ class LeavesModule(L.LightningModule):
 
     def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
         images, rows = batch
+        return {"probs": self.predict_probs(images), "rows": rows}
+
+    def predict_probs(self, images: torch.Tensor) -> torch.Tensor:
+        """Class probabilities of normalised images, averaged over the `tta` views, with the
+        BN-folded network when predicting."""
         net = self.predict_net if self.predict_net is not None else self.net
-        return {"probs": net(images).float().softmax(dim=1), "rows": rows}
+        return tta_probs(net, images, self.tta)
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams
         extra = {"momentum": hp.momentum} if hp.optimizer in ("sgd", "momentum", "nesterov") else {}
-        optimizer = create_optimizer_v2(self.net, opt=hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay, **extra)
+        params = self.net
+        if hp.backbone_lr_scale != 1.0:
+            params = finetune_param_groups(self.net, hp.lr, hp.weight_decay, hp.backbone_lr_scale)
+        optimizer = create_optimizer_v2(params, opt=hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay, **extra)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         epochs = max(self.trainer.max_epochs or 1, 1)
         warmup = min(int(round(hp.warmup_epochs * total / epochs)), total - 1)

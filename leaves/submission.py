@@ -96,12 +96,21 @@ class SubmissionWriter(BasePredictionWriter):
 
     Args:
         output_dir: folder for `submission.csv` and its timestamped copies.
+        probs_path: also save the probabilities there (`.npy` or `.csv` with
+            class columns, test.csv order) for blending; never overwrites a file.
     """
 
-    def __init__(self, output_dir: str = "submissions") -> None:
+    def __init__(self, output_dir: str = "submissions", probs_path: Optional[str] = None) -> None:
         super().__init__(write_interval="epoch")
         self.output_dir = Path(output_dir)
+        self.probs_path = probs_path
         self.last_written: Optional[Path] = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "predict" and self.probs_path and trainer.global_rank == 0:
+            from leaves.probs import check_probs_path  # here: leaves.probs imports this module
+
+            check_probs_path(self.probs_path)  # before predicting, not after
 
     def write_on_epoch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, predictions: Sequence[Any], batch_indices: Any
@@ -129,3 +138,8 @@ class SubmissionWriter(BasePredictionWriter):
         self.last_written = latest
         ckpt = trainer.ckpt_path or "the model in memory"
         rank_zero_info(f"Wrote {latest} ({len(table)} rows, copy {stamped.name}) using {ckpt}")
+        if self.probs_path:
+            from leaves.probs import save_probs
+
+            saved = save_probs(probs.numpy(), table["image"].tolist(), class_names, self.probs_path)
+            rank_zero_info(f"Saved the probabilities to {saved}")

@@ -1,0 +1,244 @@
+"""Competition tools: k-fold, MixUp/CutMix, EMA, fine-tuning, precision/layout, LR finder, TTA, ensembles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn as nn
+from PIL import Image
+
+from leaves.cli import main
+from leaves.ensemble import ClassListMismatch, Ensemble, predict_ensemble
+from leaves.finetune import FreezeBackbone, finetune_param_groups
+from leaves.folds import stratified_folds
+from leaves.kfold import run_kfold
+from leaves.module import LeavesModule
+from leaves.tta import tta_probs
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+CLASSES = ["ash", "birch", "oak"]
+TINY = ["--model.arch", "resnet10t", "--data.image_size", "32", "--data.batch_size", "4", "--data.num_workers", "0",
+        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """32 px batches of four are fastest on one thread, and a shared CPU is not oversubscribed."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_data(root: Path, per_class: int = 8, test_per_class: int = 2) -> Path:
+    """A Kaggle-layout folder of 32 px images whose colour gives the class."""
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    train, test = [], []
+    for k, name in enumerate(CLASSES):
+        colour = np.full(3, 40.0)
+        colour[k] = 200
+        for i in range(per_class + test_per_class):
+            image = np.clip(rng.normal(colour, 40, (32, 32, 3)), 0, 255).astype(np.uint8)
+            path = f"images/{name}{i}.jpg"
+            Image.fromarray(image).save(root / path)
+            (train.append((path, name)) if i < per_class else test.append(path))
+    pd.DataFrame(train, columns=["image", "label"]).to_csv(root / "train.csv", index=False)
+    pd.DataFrame({"image": test}).to_csv(root / "test.csv", index=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One tiny fit with every training feature switched on at once (it is the slow part)."""
+    root = tmp_path_factory.mktemp("fit")
+    data = make_data(root / "data", per_class=6)
+    main("fit", CONFIG, [
+        *TINY, "--data.data_dir", str(data), "--trainer.max_epochs", "2",
+        "--trainer.logger.init_args.save_dir", str(root / "runs"),
+        "--trainer.precision", "bf16-mixed", "--model.channels_last", "true",
+        "--model.mixup_alpha", "0.2", "--model.cutmix_alpha", "1.0", "--model.mix_stop_epoch", "1",
+        "--model.ema_decay", "0.9", "--model.backbone_lr_scale", "0.1", "--model.freeze_backbone_epochs", "1",
+    ])
+    run = root / "runs" / "version_0"
+    return {"root": root, "data": data, "run": run, "best": run / "checkpoints" / "best.ckpt"}
+
+
+# ---------------------------------------------------------------- k-fold
+
+def test_folds_are_disjoint_stratified_seeded_and_cover_the_data():
+    labels = pd.Series(["a"] * 10 + ["b"] * 7 + ["c"] * 3)
+    folds = stratified_folds(labels, 5, seed=1)
+    assert set(folds) == set(range(5))  # every row in exactly one fold, every fold used
+    assert len(folds) == len(labels)
+    sizes = np.bincount(folds)
+    assert sizes.max() - sizes.min() <= 1
+    for name, count in labels.value_counts().items():
+        per_fold = np.bincount(folds[labels.to_numpy() == name], minlength=5)
+        assert per_fold.max() - per_fold.min() <= 1, name  # each class dealt evenly
+    assert np.array_equal(folds, stratified_folds(labels, 5, seed=1))
+    assert not np.array_equal(folds, stratified_folds(labels, 5, seed=2))
+
+
+def test_kfold_trains_every_fold_writes_out_of_fold_probabilities_and_resumes(tmp_path):
+    data = make_data(tmp_path / "data", per_class=4)
+    args = [*TINY, "--data.data_dir", str(data), "--data.num_folds", "2", "--trainer.max_epochs", "1",
+            "--trainer.logger.init_args.save_dir", str(tmp_path / "runs")]
+    accuracy = run_kfold(args, CONFIG)
+    oof = pd.read_csv(tmp_path / "runs" / "kfold" / "oof.csv")
+    train = pd.read_csv(data / "train.csv")
+    assert sorted(oof["image"]) == sorted(train["image"])  # every image predicted once, by the fold that never saw it
+    assert list(oof.columns[-3:]) == CLASSES
+    np.testing.assert_allclose(oof[CLASSES].sum(axis=1), 1.0, atol=1e-5)
+    assert 0.0 <= accuracy <= 1.0
+    fold0 = tmp_path / "runs" / "kfold" / "fold_0" / "checkpoints" / "best.ckpt"
+    stamp = fold0.stat().st_mtime
+    assert run_kfold(args, CONFIG) == accuracy  # finished folds are skipped, not retrained
+    assert fold0.stat().st_mtime == stamp
+
+
+# ---------------------------------------------------------------- training features
+
+def test_fit_with_mixing_ema_finetuning_bf16_and_channels_last(fitted):
+    metrics = pd.read_csv(fitted["run"] / "metrics.csv")
+    epochs = metrics.dropna(subset=["train_loss"])
+    # train_acc is meaningless on mixed images: logged only once mixing stopped (epoch 1)
+    assert epochs.set_index("epoch")["train_acc"].isna().tolist() == [True, False]
+    ckpt = torch.load(fitted["best"], map_location="cpu", weights_only=False)
+    # EMA: the checkpoint's weights are the average, the raw ones are kept for resuming
+    raw, ema = ckpt["current_model_state"], ckpt["state_dict"]
+    assert not torch.equal(raw["net.fc.weight"], ema["net.fc.weight"])
+    # backbone at a tenth of the head's learning rate, in every weight-decay group
+    lrs = [c for c in metrics.columns if c.startswith("lr-")]
+    assert len(lrs) == 4
+    row = metrics.dropna(subset=lrs).iloc[-1]
+    assert sorted({round(row[c] / row[lrs[-1]], 6) for c in lrs}) == [0.1, 1.0]
+
+
+def test_frozen_backbone_trains_only_the_head_with_batchnorm_in_eval():
+    model = LeavesModule(class_names=CLASSES)
+    model.train()
+    freeze = FreezeBackbone(epochs=1)
+    freeze._set(model, frozen=True)
+    head = list(model.net.get_classifier().parameters())
+    assert all(p.requires_grad for p in head)
+    assert not any(p.requires_grad for n, p in model.net.named_parameters() if not n.startswith("fc."))
+    assert not model.net.bn1.training
+    freeze._set(model, frozen=False)
+    assert all(p.requires_grad for p in model.parameters()) and model.net.bn1.training
+
+
+def test_backbone_lr_scale_keeps_no_weight_decay_on_norms_and_biases():
+    model = LeavesModule(class_names=CLASSES)
+    groups = finetune_param_groups(model.net, lr=1.0, weight_decay=0.05, backbone_lr_scale=0.1)
+    head = {id(p) for p in model.net.get_classifier().parameters()}
+    for group in groups:
+        assert group["lr"] == (1.0 if id(group["params"][0]) in head else 0.1)
+        assert all((id(p) in head) == (id(group["params"][0]) in head) for p in group["params"])
+    assert sum(len(g["params"]) for g in groups) == len(list(model.net.parameters()))
+    assert {g["weight_decay"] for g in groups if any(p.ndim == 1 for p in g["params"])} == {0.0}
+
+
+def test_mixing_needs_an_even_batch():
+    model = LeavesModule(class_names=CLASSES, mixup_alpha=0.2)
+    with pytest.raises(ValueError, match="even batch"):
+        model.training_step((torch.zeros(3, 3, 32, 32), torch.zeros(3, dtype=torch.long)), 0)
+
+
+def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
+    data = make_data(tmp_path / "data")
+    cli = main("fit", CONFIG, [
+        *TINY, "--data.batch_size", "2", "--data.data_dir", str(data), "--trainer.max_epochs", "2",
+        "--trainer.max_steps", "1",  # the fit after the range test: one step is enough here
+        "--trainer.limit_val_batches", "1", "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"),
+        "--lr_find", "true", "--lr_find_steps", "20",  # 10 batches an epoch: the range test spans both epochs
+    ])
+    assert cli.model.hparams.lr != 0.002  # the suggestion replaced the configured lr
+    assert (tmp_path / "runs" / "version_0" / "lr_find.png").is_file()
+
+
+# ---------------------------------------------------------------- TTA
+
+class Constant(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.logits = nn.Parameter(torch.tensor([[0.5, 2.0, -1.0]]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits.expand(len(x), -1)
+
+
+def test_tta_of_a_model_that_ignores_its_input_changes_nothing():
+    model = LeavesModule(class_names=CLASSES)
+    model.net = Constant()
+    images = torch.rand(4, 3, 8, 8)
+    plain = model.predict_probs(images)
+    model.tta = ["identity", "hflip", "vflip", "rot90", "rot180", "rot270", "transpose", "antitranspose"]
+    torch.testing.assert_close(model.predict_probs(images), plain)
+
+
+def test_tta_averages_the_probabilities_of_the_views():
+    images = torch.rand(2, 3, 8, 8)
+    net = lambda x: x[:, :, 0, :3] * 10  # noqa: E731: depends on the top row only
+    expected = (net(images).softmax(1) + net(images.flip(-2)).softmax(1)) / 2
+    torch.testing.assert_close(tta_probs(net, images, ["identity", "vflip"]), expected)
+
+
+def test_unknown_tta_views_are_refused():
+    with pytest.raises(ValueError, match="unknown view"):
+        LeavesModule(class_names=CLASSES, tta=["mirror"])
+
+
+# ---------------------------------------------------------------- prediction and ensembles
+
+def test_predict_with_tta_from_the_command_line(fitted, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cli = main("predict", CONFIG, [*TINY, "--data.data_dir", str(fitted["data"]), "--ckpt_path", str(fitted["best"]),
+                                   "--model.tta", "[identity, hflip, rot90]"])
+    assert cli.model.tta == ["identity", "hflip", "rot90"]  # not overridden by the checkpoint
+    assert len(pd.read_csv(tmp_path / "submissions" / "submission.csv")) == 6  # 2 test images per class
+
+
+def test_an_ensemble_of_one_checkpoint_equals_plain_predict(fitted, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plain.yaml").write_text(
+        "trainer:\n  callbacks:\n    - class_path: leaves.submission.SubmissionWriter\n"
+        "      init_args: {output_dir: plain, probs_path: plain.npy}\n"
+    )
+    main("predict", CONFIG, [*TINY, "--config", "plain.yaml", "--data.data_dir", str(fitted["data"]),
+                             "--ckpt_path", str(fitted["best"])])
+    written = predict_ensemble([fitted["best"]], data_dir=str(fitted["data"]), batch_size=4, num_workers=0,
+                               output_dir="ensemble", save_probs="ensemble.csv")
+    assert written == Path("ensemble") / "submission.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(written), pd.read_csv("plain/submission.csv"))
+    saved = pd.read_csv("ensemble.csv")
+    assert list(saved.columns) == ["image", *CLASSES]
+    np.testing.assert_array_equal(saved[CLASSES].to_numpy(dtype=np.float32), np.load("plain.npy"))
+    with pytest.raises(FileExistsError, match="ensemble.csv"):  # saved probabilities are never overwritten
+        predict_ensemble([fitted["best"]], data_dir=str(fitted["data"]), save_probs="ensemble.csv")
+
+
+def test_an_ensemble_averages_with_weights(fitted, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    kwargs = dict(data_dir=str(fitted["data"]), batch_size=4, num_workers=0)
+    predict_ensemble([fitted["best"]], save_probs="a.npy", tta=["hflip"], **kwargs)
+    predict_ensemble([fitted["best"]], save_probs="b.npy", **kwargs)
+    predict_ensemble([fitted["best"], fitted["best"]], weights=[3, 1], tta=None, save_probs="ab.npy", **kwargs)
+    b = np.load("b.npy")
+    np.testing.assert_allclose(np.load("ab.npy"), b, atol=1e-6)
+    assert not np.allclose(np.load("a.npy"), b)  # TTA did change something for a real model
+
+
+def test_checkpoints_with_different_class_lists_are_refused(fitted, tmp_path):
+    ckpt = torch.load(fitted["best"], map_location="cpu", weights_only=False)
+    ckpt["hyper_parameters"]["class_names"] = ["ash", "birch", "elm"]
+    other = tmp_path / "other.ckpt"
+    torch.save(ckpt, other)
+    with pytest.raises(ClassListMismatch, match=r"other\.ckpt.*lacks \['oak'\], has \['elm'\]"):
+        predict_ensemble([fitted["best"], other], data_dir=str(fitted["data"]))
+    with pytest.raises(ClassListMismatch):
+        Ensemble([LeavesModule(class_names=CLASSES), LeavesModule(class_names=CLASSES[::-1])])
