@@ -68,6 +68,14 @@ class Ensemble(L.LightningModule):
     def class_names(self) -> list[str]:
         return list(self._class_names)
 
+    def on_predict_start(self) -> None:
+        for member in self.members:  # each member predicts as it would alone (BN folded when its fuse_bn is on)
+            member.on_predict_start()
+
+    def on_predict_end(self) -> None:
+        for member in self.members:
+            member.on_predict_end()
+
     def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
         images, rows = batch
         probs = sum(w * m.predict_probs(m.normalize(images)) for w, m in zip(self.weights, self.members))
