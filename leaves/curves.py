@@ -9,6 +9,8 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
+from leaves.atomic import atomic_file
+
 CURVES = ("train_loss", "train_acc", "val_acc")
 
 
@@ -30,10 +32,9 @@ def plot_curves(history: list[dict[str, float]], path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
+    with atomic_file(path) as f:
+        fig.savefig(f, format="png")
     plt.close(fig)
-    tmp.replace(path)
 
 
 class LearningCurves(Callback):

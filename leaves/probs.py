@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from leaves.atomic import atomic_file
 from leaves.submission import atomic_write_csv
 
 SUFFIXES = (".npy", ".csv")
@@ -34,11 +35,9 @@ def save_probs(probs: np.ndarray, images: Sequence[str], class_names: Sequence[s
     """Write probabilities in test.csv row order: `.npy` holds the bare array (columns in
     class-name order, as in the CSV's header), `.csv` names its rows and columns."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".npy":
-        tmp = path.with_name(f".{path.name}.tmp.npy")
-        np.save(tmp, np.asarray(probs, dtype=np.float32))
-        tmp.replace(path)
+        with atomic_file(path) as f:
+            np.save(f, np.asarray(probs, dtype=np.float32))
     else:
         atomic_write_csv(probs_table(probs, images, class_names), path)
     return path

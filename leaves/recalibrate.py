@@ -8,6 +8,7 @@ from typing import Optional
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
+from leaves.atomic import atomic_file
 from leaves.data import LeavesDataModule
 from leaves.module import LeavesModule
 
@@ -48,9 +49,7 @@ def precise_bn_checkpoint(
     model.to("cuda" if torch.cuda.is_available() else "cpu")
     model.precise_bn(datamodule.train_dataloader(), num_batches)
     checkpoint["state_dict"] = {k: v.cpu() for k, v in model.state_dict().items()}
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
-    torch.save(checkpoint, tmp)
-    tmp.replace(dst)
+    with atomic_file(dst) as f:
+        torch.save(checkpoint, f)
     rank_zero_info(f"Precise BN over {num_batches} batches of {datamodule.root / 'train.csv'}: wrote {dst}")
     return dst

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import platform
 import time
 from dataclasses import dataclass
@@ -31,7 +30,8 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from PIL import Image, ImageOps
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from leaves.data import LeavesDataModule
+from leaves.atomic import atomic_file
+from leaves.data import LeavesDataModule, usable_cores
 from leaves.module import LeavesModule
 from leaves.runs import find_checkpoint, run_dir_of
 from leaves.table import read_table
@@ -44,8 +44,7 @@ def describe_hardware(device: torch.device, world_size: int = 1) -> str:
         memory = torch.cuda.get_device_properties(device).total_memory / 2**30
         what = f"{world_size} x {name} ({memory:.0f} GiB)" if world_size > 1 else f"{name} ({memory:.0f} GiB)"
     else:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        what = f"{device.type.upper()}: {platform.processor() or platform.machine()}, {cores} usable cores"
+        what = f"{device.type.upper()}: {platform.processor() or platform.machine()}, {usable_cores()} usable cores"
         if world_size > 1:
             what = f"{world_size} processes on {what}"
     return f"{what}; torch {torch.__version__}, {platform.node()}"
@@ -536,9 +535,8 @@ def write_report(
         f"# no {config_file}; hyperparameters in the checkpoint:\n{module.hparams}")
     page = render_report(evaluation, history, summary, config_text, best_epoch, gallery, matrix_classes)
     out = run_dir / ("report.html" if ckpt_path.stem == "best" else f"report-{ckpt_path.stem}.html")
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    with atomic_file(out, "w", encoding="utf-8") as f:
+        f.write(page)
     return out
 
 

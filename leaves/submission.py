@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -15,6 +13,7 @@ import torch.distributed as dist
 from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities import rank_zero_info
 
+from leaves.atomic import atomic_file
 from leaves.table import DataError
 
 LATEST = "submission.csv"
@@ -41,14 +40,8 @@ def validate_submission(submission: pd.DataFrame, test_images: Sequence[str], cl
 
 def atomic_write_csv(table: pd.DataFrame, path: Path) -> None:
     """Write through a temporary file and rename, so a crash never leaves half a CSV."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            table.to_csv(f, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w", newline="") as f:
+        table.to_csv(f, index=False)
 
 
 def _unique_stamped(directory: Path, stem: str) -> Path:

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader
 
 from leaves.data import LeavesDataModule
 
