@@ -242,7 +242,8 @@ class LeavesDataModule(L.LightningDataModule):
                 train_idx, val_idx = fold_split(table["label"], self.num_folds, self.fold, self.seed)
             else:
                 train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
-            self.val_rows = val_idx  # rows of train.csv, for out-of-fold predictions
+            # train.csv rows (labels of train_table, valid after skipped images), for out-of-fold predictions
+            self.val_rows = table.index[val_idx]
             names = table["image"].tolist()
             # CSV paths of each split, in dataset order (reports show them beside predictions).
             self.train_images = [names[i] for i in train_idx]

@@ -53,7 +53,7 @@ def out_of_fold(checkpoint: str, datamodule: LeavesDataModule, trainer: L.Traine
                           callbacks=[], enable_checkpointing=False, enable_progress_bar=False)
     outputs = predictor.predict(model, dataloaders=datamodule.val_dataloader())
     probs = torch.cat([o["probs"] for o in outputs]).numpy()
-    table = datamodule.train_table.iloc[datamodule.val_rows]
+    table = datamodule.train_table.loc[datamodule.val_rows]
     return probs_table(probs, table["image"].tolist(), model.class_names,
                        {"label": table["label"].tolist(), "fold": [datamodule.fold] * len(table)})
 

@@ -148,6 +148,8 @@ def test_bad_images_skip_trains_without_them_and_warns_with_the_count_and_list(l
     used = set(dm.train_images) | set(dm.val_images)
     assert len(used) == 16 and not used & {"images/0.jpg", "images/9.jpg"}
     assert len(dm.class_names) == 3
+    # Out-of-fold tables look validation rows up in train.csv: they must still match after skipping.
+    assert dm.train_table.loc[dm.val_rows, "image"].tolist() == dm.val_images
 
 
 def test_test_csv_naming_missing_images_is_refused_even_with_skip(leaves_dir: Path) -> None:
