@@ -187,6 +187,7 @@ class LeavesDataModule(L.LightningDataModule):
         self.num_folds = num_folds
         self.fold = fold
         self._train_table: Optional[pd.DataFrame] = None
+        self._usable: dict[str, pd.DataFrame] = {}  # checked once, though prepare_data and setup both ask
 
     def prepare_data(self) -> None:
         if self.is_demo:
@@ -221,11 +222,14 @@ class LeavesDataModule(L.LightningDataModule):
 
     def _usable_table(self, csv_name: str) -> pd.DataFrame:
         """The CSV's rows whose images decode; every bad file is reported at once, before training starts."""
-        if csv_name == "train.csv":
-            return usable_rows(self.train_table, self.root, csv_name, self.bad_images, usable_cores())
-        self._check_root()
-        table = read_table(self.root / csv_name, ("image",))
-        return usable_rows(table, self.root, csv_name, None, usable_cores())
+        if csv_name not in self._usable:
+            if csv_name == "train.csv":
+                table, bad_images = self.train_table, self.bad_images
+            else:
+                self._check_root()
+                table, bad_images = read_table(self.root / csv_name, ("image",)), None
+            self._usable[csv_name] = usable_rows(table, self.root, csv_name, bad_images, usable_cores())
+        return self._usable[csv_name]
 
     def _images(self, csv_name: str, names: list[str]) -> Sequence[np.ndarray]:
         """Every image `csv_name` names, in row order, decoded at the training size."""
