@@ -1,8 +1,8 @@
-"""Train: `python scripts/fit.py [--config configs/classify-leaves.yaml] [--data.data_dir ...]`."""
+"""Train: `python scripts/fit.py [options]`, the same as `leaves fit [options]`."""
 
-from pathlib import Path
+import sys
 
-from leaves.cli import main
+from leaves.commands import run
 
 if __name__ == "__main__":
-    main("fit", default_config=Path(__file__).resolve().parents[1] / "configs" / "default.yaml")
+    run("fit", sys.argv[1:])

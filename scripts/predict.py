@@ -1,8 +1,8 @@
-"""Predict test.csv into submissions/submission.csv: `python scripts/predict.py [--ckpt_path ...]`."""
+"""Predict test.csv into submissions/submission.csv: `python scripts/predict.py [options]`, as `leaves predict`."""
 
-from pathlib import Path
+import sys
 
-from leaves.cli import main
+from leaves.commands import run
 
 if __name__ == "__main__":
-    main("predict", default_config=Path(__file__).resolve().parents[1] / "configs" / "default.yaml")
+    run("predict", sys.argv[1:])

@@ -10,6 +10,17 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+#: Options that make any fit or predict tiny: a small network, 32 px, CPU, no workers, quiet.
+TINY = [
+    "--model.arch=resnet10t",
+    "--data.image_size=32",
+    "--data.batch_size=4",
+    "--data.num_workers=0",
+    "--trainer.accelerator=cpu",
+    "--trainer.enable_progress_bar=false",
+    "--trainer.enable_model_summary=false",
+]
+
 COLOURS = {"acer": (200, 40, 40), "betula": (40, 160, 40), "carpinus": (40, 60, 200)}
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import runpy
-import sys
 from pathlib import Path
 
 import lightning as L
@@ -13,14 +11,17 @@ import pytest
 import torch
 from PIL import Image
 
-from leaves.check import check_data, inspect_image
-from leaves.cli import main
+from leaves.commands import main
+from leaves.commands.lightning import run_lightning
+from leaves.configs import DEFAULT as DEFAULT_CONFIG
 from leaves.data import LeavesDataModule, load_image
-from leaves.module import LeavesModule
-from leaves.table import DataError, drop_duplicates, read_table
+from leaves.data.check import check_data, inspect_image
+from leaves.data.table import drop_duplicates, read_table
+from leaves.errors import DataError
+from leaves.models.module import LeavesModule
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = ROOT / "configs" / "default.yaml"
+DEFAULT = DEFAULT_CONFIG
 
 
 def datamodule(root: Path, **kwargs) -> LeavesDataModule:
@@ -59,8 +60,10 @@ def test_a_byte_order_mark_and_windows_line_endings_read_like_plain_csv(tmp_path
         text = text.replace("\n", "\r\n")
     data = ("\ufeff" + text if "bom" in encoding else text).encode()
     table = read_table(write(tmp_path / "train.csv", data), ("image", "label"))
-    assert table.to_dict("records") == [{"image": "images/0.jpg", "label": "acer"},
-                                        {"image": "images/1.jpg", "label": "betula"}]
+    assert table.to_dict("records") == [
+        {"image": "images/0.jpg", "label": "acer"},
+        {"image": "images/1.jpg", "label": "betula"},
+    ]
 
 
 @pytest.mark.parametrize("text, message", [("", "is empty"), ("image,label\n", "header but no rows")])
@@ -94,8 +97,9 @@ def test_whitespace_padded_labels_and_paths_are_the_same_class_and_file(tmp_path
     assert table["label"].tolist() == ["acer", "acer"] and table["image"].tolist() == ["images/0.jpg", "images/1.jpg"]
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "../secret.jpg", "images/../../x.jpg", "C:\\leaves\\0.jpg",
-                                  "\\\\server\\share\\0.jpg"])
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "../secret.jpg", "images/../../x.jpg", "C:\\leaves\\0.jpg", "\\\\server\\share\\0.jpg"]
+)
 def test_absolute_paths_and_paths_escaping_the_data_folder_are_refused(tmp_path: Path, path: str) -> None:
     csv = write(tmp_path / "train.csv", f"image,label\nimages/0.jpg,acer\n{path},acer\n")
     with pytest.raises(DataError, match=r"stay inside it; line\(s\) 3 do not"):
@@ -212,15 +216,14 @@ def test_a_folder_of_odd_images_trains_and_the_check_reports_each_conversion(lea
     assert "PNG data behind a .jpg name" in " ".join(p.reason for p in report.notes)
 
 
-def test_check_data_script_lists_every_problem_and_fails(leaves_dir: Path, monkeypatch, capsys) -> None:
+def test_leaves_check_lists_every_problem_and_fails(leaves_dir: Path, capsys) -> None:
     (leaves_dir / "images" / "0.jpg").write_bytes(b"")
     (leaves_dir / "images" / "6.jpg").unlink()
     write(leaves_dir / "train.csv", (leaves_dir / "train.csv").read_text() + "/abs/x.jpg,acer\n")
-    monkeypatch.setattr(sys, "argv", ["check_data.py", str(leaves_dir)])
     with pytest.raises(SystemExit) as exit:
-        runpy.run_path(str(ROOT / "scripts" / "check_data.py"), run_name="__main__")
+        main(["check", "--data.data_dir", str(leaves_dir)])
     out = capsys.readouterr().out
-    assert exit.value.code == 1
+    assert str(exit.value.code).startswith("error: ") and "problem(s) listed above" in str(exit.value.code)
     assert "stay inside it; line(s) 20" in out, "train.csv's path problem"
     assert "test.csv:2: images/6.jpg: missing" in out, "and still test.csv's images, in the same run"
     (leaves_dir / "train.csv").write_text("\n".join((leaves_dir / "train.csv").read_text().splitlines()[:-1]) + "\n")
@@ -233,8 +236,14 @@ def test_check_data_script_lists_every_problem_and_fails(leaves_dir: Path, monke
 
 def save_model(path: Path, **hparams) -> Path:
     model = LeavesModule(**hparams)
-    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
-                "pytorch-lightning_version": L.__version__}, path)
+    torch.save(
+        {
+            "state_dict": model.state_dict(),
+            "hyper_parameters": dict(model.hparams),
+            "pytorch-lightning_version": L.__version__,
+        },
+        path,
+    )
     return path
 
 
@@ -244,10 +253,13 @@ PREDICT = ["--data.image_size=32", "--data.num_workers=0", "--trainer.enable_pro
 def test_predict_refuses_a_checkpoint_of_another_class_list(leaves_dir: Path, tmp_path: Path, monkeypatch) -> None:
     ckpt = save_model(tmp_path / "other.ckpt", arch="resnet10t", class_names=["quercus", "tilia"])
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ValueError, match=r"the model \(its checkpoint\) has 2 classes \(quercus, tilia\) but "
-                                         r".*train\.csv has 3 "
-                                         r"\(acer, betula, carpinus\): predict with a checkpoint trained on this data"):
-        main("predict", DEFAULT, [f"--data.data_dir={leaves_dir}", f"--ckpt_path={ckpt}", *PREDICT])
+    with pytest.raises(
+        ValueError,
+        match=r"the model \(its checkpoint\) has 2 classes \(quercus, tilia\) but "
+        r".*train\.csv has 3 "
+        r"\(acer, betula, carpinus\): predict with a checkpoint trained on this data",
+    ):
+        run_lightning("predict", DEFAULT, [f"--data.data_dir={leaves_dir}", f"--ckpt_path={ckpt}", *PREDICT])
     assert not (tmp_path / "submissions").exists()
 
 
@@ -258,14 +270,16 @@ def test_predict_takes_the_architecture_from_the_checkpoint_and_the_python_api_r
     ckpt = save_model(tmp_path / "r10.ckpt", arch="resnet10t", class_names=classes)
     monkeypatch.chdir(tmp_path)
     # The config says resnet18; LightningCLI reads the model's settings from the checkpoint.
-    cli = main("predict", DEFAULT, [f"--data.data_dir={leaves_dir}", f"--ckpt_path={ckpt}", *PREDICT])
+    cli = run_lightning("predict", DEFAULT, [f"--data.data_dir={leaves_dir}", f"--ckpt_path={ckpt}", *PREDICT])
     assert cli.model.hparams.arch == "resnet10t" and (tmp_path / "submissions" / "submission.csv").is_file()
     trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_checkpointing=False)
-    with pytest.raises(ValueError, match=r"r10\.ckpt holds a model with arch='resnet10t' but --model\.arch is 'resnet18'"):
+    with pytest.raises(
+        ValueError, match=r"r10\.ckpt holds a model with arch='resnet10t' but --model\.arch is 'resnet18'"
+    ):
         trainer.predict(LeavesModule(arch="resnet18", class_names=classes), datamodule(leaves_dir), ckpt_path=ckpt)
 
 
 def test_a_config_key_that_does_not_exist_is_rejected(capsys) -> None:
     with pytest.raises(SystemExit):
-        main("fit", DEFAULT, ["--data.image_sise=32"])
+        run_lightning("fit", DEFAULT, ["--data.image_sise=32"])
     assert "image_sise" in capsys.readouterr().err

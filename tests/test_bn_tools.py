@@ -14,12 +14,13 @@ import torch.nn as nn
 from lightning.pytorch.callbacks import ModelCheckpoint
 from PIL import Image
 
-from leaves.bn import fuse_bn, recalibrate_bn
-from leaves.data import LeavesDataModule
-from leaves.model import create_net
-from leaves.module import LeavesModule
-from leaves.norm import BatchNorm
-from leaves.recalibrate import precise_bn_checkpoint
+from leaves.commands.options import DataOverrides
+from leaves.commands.precise_bn import precise_bn_checkpoint
+from leaves.data.datamodule import LeavesDataModule
+from leaves.models.batchnorm import BatchNorm
+from leaves.models.bn_tools import fuse_bn, recalibrate_bn
+from leaves.models.module import LeavesModule
+from leaves.models.net import create_net
 
 BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
@@ -102,7 +103,11 @@ def test_fit_with_precise_bn_then_fused_predict_and_the_checkpoint_command(tmp_p
     model = LeavesModule(arch="resnet18", precise_bn_batches=2, warmup_epochs=0)
     checkpoint = ModelCheckpoint(tmp_path / "ckpt", filename="best", monitor="val_acc", mode="max")
     trainer = L.Trainer(
-        max_epochs=1, accelerator="cpu", logger=False, callbacks=[checkpoint], enable_progress_bar=False,
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        callbacks=[checkpoint],
+        enable_progress_bar=False,
         enable_model_summary=False,
     )
     trainer.fit(model, datamodule=datamodule)
@@ -118,14 +123,14 @@ def test_fit_with_precise_bn_then_fused_predict_and_the_checkpoint_command(tmp_p
 
     src = Path(checkpoint.best_model_path)
     digest = sha(src)
-    out = precise_bn_checkpoint(str(src), num_batches=3, num_workers=0)
+    out = precise_bn_checkpoint(str(src), num_batches=3, data=DataOverrides(num_workers=0))
     assert out == src.with_name("best-precise-bn.ckpt") and sha(src) == digest
     old, new = (torch.load(p, map_location="cpu", weights_only=False)["state_dict"] for p in (src, out))
     changed = {k for k in old if not torch.equal(old[k], new[k])}
     assert changed and all(k.endswith(BN_BUFFERS) for k in changed)
     assert int(new["net.bn1.num_batches_tracked"]) == 3
     with pytest.raises(FileExistsError, match="nothing was overwritten"):
-        precise_bn_checkpoint(str(src), num_batches=1, num_workers=0)
+        precise_bn_checkpoint(str(src), num_batches=1, data=DataOverrides(num_workers=0))
     assert LeavesModule.load_from_checkpoint(out).class_names == ["species_0", "species_1", "species_2"]
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from leaves.data import LeavesDataModule
+from leaves.data.datamodule import LeavesDataModule
 
 
 def _make_kaggle_folder(root: Path, per_class: int = 4, classes: int = 3, tests: int = 5) -> Path:
@@ -32,8 +32,9 @@ def _make_kaggle_folder(root: Path, per_class: int = 4, classes: int = 3, tests:
 
 
 def _datamodule(root: Path, cache: bool, **kwargs) -> LeavesDataModule:
-    dm = LeavesDataModule(data_dir=str(root), image_size=32, batch_size=4, num_workers=0, augment="none",
-                          cache=cache, **kwargs)
+    dm = LeavesDataModule(
+        data_dir=str(root), image_size=32, batch_size=4, num_workers=0, augment="none", cache=cache, **kwargs
+    )
     dm.prepare_data()
     dm.setup("fit")
     dm.setup("predict")
@@ -109,8 +110,15 @@ def test_changed_size_uses_another_cache(tmp_path: Path) -> None:
 def test_parallel_build_and_loader_workers_see_the_same_images(tmp_path: Path) -> None:
     root = _make_kaggle_folder(tmp_path / "data")
     serial = _datamodule(root, cache=False)
-    dm = LeavesDataModule(data_dir=str(root), image_size=32, batch_size=4, num_workers=2, augment="none",
-                          cache=True, cache_dir=str(tmp_path / "elsewhere"))
+    dm = LeavesDataModule(
+        data_dir=str(root),
+        image_size=32,
+        batch_size=4,
+        num_workers=2,
+        augment="none",
+        cache=True,
+        cache_dir=str(tmp_path / "elsewhere"),
+    )
     dm.setup("predict")  # builds the test.csv cache in 2 processes
     assert len(list((tmp_path / "elsewhere").glob("test-32px-*.npy"))) == 1
     # Workers get the cache by pickling: a path, not the pixels.

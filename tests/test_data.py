@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from leaves.data import LeavesDataModule
-from leaves.demo import SPECIES, generate_demo
-from leaves.table import DataError
-from leaves.transforms import eval_transform, train_transform
+from leaves.data.datamodule import LeavesDataModule
+from leaves.data.demo import SPECIES, generate_demo
+from leaves.data.transforms import eval_transform, train_transform
+from leaves.errors import DataError
 
 
 @pytest.mark.parametrize("augment", ["none", "light", "strong"])
@@ -62,7 +62,9 @@ def test_missing_csv_is_named(leaves_dir, csv, stage):
 def test_missing_image_is_named_with_its_row(leaves_dir, csv, stage):
     table = pd.read_csv(leaves_dir / csv)
     (leaves_dir / table["image"][2]).unlink()
-    with pytest.raises(DataError, match=rf"1 image\(s\) named in .*{csv} cannot be used:\n  .*{csv}:4: {table['image'][2]}: missing"):
+    with pytest.raises(
+        DataError, match=rf"1 image\(s\) named in .*{csv} cannot be used:\n  .*{csv}:4: {table['image'][2]}: missing"
+    ):
         LeavesDataModule(str(leaves_dir), num_workers=0).setup(stage)
 
 

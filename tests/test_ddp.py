@@ -19,15 +19,15 @@ SCRIPT = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from leaves.cli import main
+    from leaves.commands.lightning import run_lightning
 
     config, data_dir = sys.argv[1], sys.argv[2]
     common = [f"--data.data_dir={data_dir}", "--data.image_size=32", "--data.num_workers=0", "--data.batch_size=4",
               "--data.val_fraction=0.34", "--model.arch=resnet10t", "--trainer.accelerator=cpu",
               "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.enable_progress_bar=false",
               "--trainer.enable_model_summary=false"]
-    fit = main("fit", default_config=Path(config), args=[*common, "--trainer.max_epochs=2"])
-    predict = main("predict", default_config=Path(config), args=common)
+    fit = run_lightning("fit", default_config=Path(config), args=[*common, "--trainer.max_epochs=2"])
+    predict = run_lightning("predict", default_config=Path(config), args=common)
     rank = fit.trainer.global_rank
     Path(f"rank{rank}.json").write_text(json.dumps({
         "world_size": fit.trainer.world_size,
@@ -46,8 +46,14 @@ def test_ddp_on_two_cpu_processes_shares_the_split_and_metrics_and_writes_each_f
     script = tmp_path / "ddp_fit.py"
     script.write_text(SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, str(script), str(ROOT / "configs" / "default.yaml"), str(leaves_dir)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(script), str(ROOT / "leaves" / "configs" / "default.yaml"), str(leaves_dir)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
 

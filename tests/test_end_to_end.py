@@ -7,25 +7,28 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from conftest import TINY
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}  # the checkout under test, whatever is installed
-TINY = [
-    "--trainer.max_epochs", "2", "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar", "false",
-    "--data.image_size", "32", "--data.batch_size", "4", "--data.num_workers", "0", "--data.val_fraction", "0.25",
-]
+SMALL = [*TINY, "--model.arch=resnet18", "--data.val_fraction=0.25"]
 
 
 def run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     done = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / script), *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300
+        [sys.executable, str(REPO / "scripts" / script), *args],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
 
 def test_fit_then_predict_writes_a_valid_submission(leaves_dir: Path, tmp_path: Path):
-    fit = run("fit.py", "--data.data_dir", str(leaves_dir), *TINY, cwd=tmp_path)
+    fit = run("fit.py", "--data.data_dir", str(leaves_dir), *SMALL, "--trainer.max_epochs=2", cwd=tmp_path)
     best = tmp_path / "runs/version_0/checkpoints/best.ckpt"
     assert f"Best checkpoint: {best.relative_to(tmp_path)}" in fit.stdout + fit.stderr
     assert (tmp_path / "runs/version_0/checkpoints/last.ckpt").is_file()
@@ -40,7 +43,7 @@ def test_fit_then_predict_writes_a_valid_submission(leaves_dir: Path, tmp_path: 
 
     # Predict needs no train.csv: the class list travels in the checkpoint.
     (leaves_dir / "train.csv").unlink()
-    predict = run("predict.py", "--data.data_dir", str(leaves_dir), *TINY[2:], cwd=tmp_path)
+    predict = run("predict.py", "--data.data_dir", str(leaves_dir), *SMALL, cwd=tmp_path)
     assert f"Predicting with {best.relative_to(tmp_path)}" in predict.stdout + predict.stderr
     submission = pd.read_csv(tmp_path / "submissions/submission.csv")
     assert submission["image"].tolist() == pd.read_csv(leaves_dir / "test.csv")["image"].tolist()
@@ -49,9 +52,9 @@ def test_fit_then_predict_writes_a_valid_submission(leaves_dir: Path, tmp_path: 
 
 
 def test_fit_resumes_the_latest_run_in_its_own_folder(leaves_dir: Path, tmp_path: Path):
-    run("fit.py", "--data.data_dir", str(leaves_dir), *TINY, cwd=tmp_path)
+    run("fit.py", "--data.data_dir", str(leaves_dir), *SMALL, "--trainer.max_epochs=2", cwd=tmp_path)
     before = torch.load(tmp_path / "runs/version_0/checkpoints/last.ckpt", weights_only=True)
-    more = [a if a != "2" else "3" for a in TINY]  # max_epochs 2 -> 3
+    more = [*SMALL, "--trainer.max_epochs=3"]
     resumed = run("fit.py", "--data.data_dir", str(leaves_dir), *more, "--ckpt_path", "last", cwd=tmp_path)
     assert "Resuming runs/version_0/checkpoints/last.ckpt" in resumed.stdout + resumed.stderr
     assert not (tmp_path / "runs/version_1").exists()
@@ -64,7 +67,11 @@ def test_fit_resumes_the_latest_run_in_its_own_folder(leaves_dir: Path, tmp_path
 def test_predict_without_any_run_says_what_to_do(leaves_dir: Path, tmp_path: Path):
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts/predict.py"), "--data.data_dir", str(leaves_dir)],
-        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode != 0
-    assert "no best.ckpt under runs/: run python scripts/fit.py first" in done.stderr
+    assert "no best.ckpt under runs/: run leaves fit (python scripts/fit.py) first" in done.stderr

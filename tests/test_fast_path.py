@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageOps
+from torch.utils.data import DataLoader
 from torchvision.transforms import v2
 
-from torch.utils.data import DataLoader
-
-from leaves.data import LeavesDataset, load_image, worker_init
-from leaves.module import LeavesModule
-from leaves.seeding import ProcessSeeded
-from leaves.table import DataError
-from leaves.transforms import Transpose, train_transform
+from leaves.data import LeavesDataset, load_image
+from leaves.data.datamodule import worker_init
+from leaves.data.seeding import ProcessSeeded
+from leaves.data.transforms import Transpose, train_transform
+from leaves.errors import DataError
+from leaves.models.module import LeavesModule
 
 
 def _photo(width: int = 64, height: int = 48, seed: int = 0) -> Image.Image:
@@ -111,7 +111,8 @@ def test_training_poses_are_exactly_the_eight_symmetries_of_the_square() -> None
     seen = {poses(image=image)["image"].numpy().tobytes() for _ in range(300)}
     symmetries = {
         np.ascontiguousarray(np.rot90(flipped, k).transpose(2, 0, 1)).tobytes()
-        for flipped in (image, image[:, ::-1]) for k in range(4)
+        for flipped in (image, image[:, ::-1])
+        for k in range(4)
     }
     assert seen == symmetries
 

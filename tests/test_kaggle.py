@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from leaves import kaggle as lk
-from leaves.command import command
-from leaves.table import DataError
+from leaves.commands import kaggle as lk
+from leaves.commands import main
+from leaves.errors import DataError
 
 CLASSES = ["acer", "betula", "quercus"]
 
@@ -132,9 +132,9 @@ def test_without_credentials_both_commands_stop_at_once_saying_how_to_set_them_u
     assert not (tmp_path / "new").exists()
 
 
-def test_the_scripts_end_with_the_message_and_no_traceback(no_credentials, fake_kaggle, tmp_path):
+def test_the_commands_end_with_the_message_and_no_traceback(no_credentials, fake_kaggle, tmp_path):
     with pytest.raises(SystemExit) as stop:
-        command(lk.download_competition, ["--dest", str(tmp_path / "new")])
+        main(["download", "--data.data_dir", str(tmp_path / "new")])
     assert str(stop.value.code).startswith("error: No Kaggle credentials found")
 
 
@@ -275,5 +275,5 @@ def test_a_broken_submission_is_refused_before_anything_is_sent(
 
 
 def test_submit_of_a_missing_file_says_how_to_make_one(credentials, competition, tmp_path):
-    with pytest.raises(SystemExit, match="scripts/predict.py"):
-        command(lk.submit, ["--file", str(tmp_path / "none.csv"), "--data_dir", str(competition)])
+    with pytest.raises(SystemExit, match="leaves predict"):
+        main(["submit", "--file", str(tmp_path / "none.csv"), "--data.data_dir", str(competition)])

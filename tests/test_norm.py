@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from leaves.model import create_net
-from leaves.norm import BatchNorm
+from leaves.models.batchnorm import BatchNorm
+from leaves.models.net import create_net
 
 SHAPES = [(8, 5), (4, 3, 7), (6, 4, 5, 3), (2, 16, 4, 4)]
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
@@ -71,7 +71,9 @@ def test_options_match_torch(affine, track):
     for mode in (True, False):
         ref.train(mode)
         ours.train(mode)
-        for a, b in zip(step(ref, x, torch.ones(shape, dtype=torch.float64)), step(ours, x, torch.ones(shape, dtype=torch.float64))):
+        for a, b in zip(
+            step(ref, x, torch.ones(shape, dtype=torch.float64)), step(ours, x, torch.ones(shape, dtype=torch.float64))
+        ):
             assert_close(b, a, torch.float64)
 
 
@@ -140,8 +142,12 @@ def test_buffers_move_with_the_module():
 
 
 NORM_LAYERS = {
-    "batch": nn.BatchNorm2d, "scratch": BatchNorm, "group": nn.GroupNorm, "layer": nn.GroupNorm,
-    "instance": nn.InstanceNorm2d, "none": None,
+    "batch": nn.BatchNorm2d,
+    "scratch": BatchNorm,
+    "group": nn.GroupNorm,
+    "layer": nn.GroupNorm,
+    "instance": nn.InstanceNorm2d,
+    "none": None,
 }
 
 

@@ -12,13 +12,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY
 from PIL import Image
 
-from leaves.cli import main
-from leaves.command import command
-from leaves.report import confused_pairs, matrix_classes, per_class_table, report
+from leaves.commands import run as leaves_run
+from leaves.commands.lightning import run_lightning
+from leaves.configs import DEFAULT as DEFAULT_CONFIG
+from leaves.report import confused_pairs, matrix_classes, per_class_table
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+CONFIG = DEFAULT_CONFIG
 #: A label that must come out as text, not markup.
 TRICKY = "Acer <b>rubrum</b> & co"
 CLASSES = ["betula", "quercus", TRICKY]
@@ -85,13 +87,22 @@ def run(tmp_path_factory) -> tuple[Path, Path]:
     """One tiny fit with the default config (which includes the report callback)."""
     tmp = tmp_path_factory.mktemp("report")
     data = make_data(tmp / "data")
-    cli = main("fit", default_config=CONFIG, args=[
-        "--data.data_dir", str(data), "--data.image_size", "32", "--data.batch_size", "4",
-        "--data.num_workers", "0", "--data.val_fraction", "0.34",
-        "--trainer.max_epochs", "2", "--trainer.logger.init_args.save_dir", str(tmp / "runs"),
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--trainer.num_sanity_val_steps", "0", "--trainer.log_every_n_steps", "1",
-    ])
+    cli = run_lightning(
+        "fit",
+        default_config=CONFIG,
+        args=[
+            *TINY,
+            "--model.arch=resnet18",
+            f"--data.data_dir={data}",
+            "--data.val_fraction=0.34",
+            "--trainer.max_epochs=2",
+            f"--runs_dir={tmp / 'runs'}",
+            "--trainer.num_sanity_val_steps",
+            "0",
+            "--trainer.log_every_n_steps",
+            "1",
+        ],
+    )
     return Path(cli.trainer.log_dir), data
 
 
@@ -101,8 +112,12 @@ def test_a_fit_ends_with_a_self_contained_report_in_its_run_folder(run):
 
     assert page.sections == SECTIONS
     assert page.headings == [
-        "Summary", "Learning curves", "Validation accuracy per class (worst first)",
-        "Most confused classes", "Misclassified validation images", "Config",
+        "Summary",
+        "Learning curves",
+        "Validation accuracy per class (worst first)",
+        "Most confused classes",
+        "Misclassified validation images",
+        "Config",
     ]
     assert page.links == [] and page.images
     assert all(src.startswith("data:image/png;base64,") for src in page.images)  # nothing outside the file
@@ -110,8 +125,18 @@ def test_a_fit_ends_with_a_self_contained_report_in_its_run_folder(run):
     assert curves.width >= 800
 
     text = page.all_text
-    for fact in ("best epoch", "of 2", "train.csv 18", "12 train / 6 validation", "test.csv 3",
-                 "classes3", "training throughput", "img/s", "training hardware", "CPU"):
+    for fact in (
+        "best epoch",
+        "of 2",
+        "train.csv 18",
+        "12 train / 6 validation",
+        "test.csv 3",
+        "classes3",
+        "training throughput",
+        "img/s",
+        "training hardware",
+        "CPU",
+    ):
         assert fact in text, fact
     assert "not measured" not in text and "not recorded" not in text
     assert "seed_everything: 42" in text  # the run's config
@@ -139,10 +164,17 @@ def test_the_gallery_shows_every_mistake_with_true_and_predicted_labels(run):
 def test_any_checkpoint_gets_a_report_on_demand_even_after_the_data_moved(run, tmp_path):
     run_dir, data = run
     moved = shutil.copytree(data, tmp_path / "moved")
-    out = command(report, [
-        "--ckpt_path", str(run_dir / "checkpoints" / "last.ckpt"),
-        "--data.data_dir", str(moved), "--data.num_workers", "0",
-    ])
+    out = leaves_run(
+        "report",
+        [
+            "--ckpt_path",
+            str(run_dir / "checkpoints" / "last.ckpt"),
+            "--data.data_dir",
+            str(moved),
+            "--data.num_workers",
+            "0",
+        ],
+    )
     assert out == run_dir / "report-last.html"  # report.html (best.ckpt) is left as it was
     page = Page(out.read_text(encoding="utf-8"))
     assert page.sections == SECTIONS
@@ -153,18 +185,23 @@ def test_any_checkpoint_gets_a_report_on_demand_even_after_the_data_moved(run, t
 
 def test_classes_are_ranked_worst_first_and_the_matrix_keeps_the_most_confused():
     names = ["a", "b", "c", "d"]
-    confmat = torch.tensor([
-        [9, 1, 0, 0],   # a: 90%
-        [4, 5, 0, 1],   # b: 50%, mostly taken for a
-        [0, 0, 10, 0],  # c: 100%
-        [0, 0, 3, 7],   # d: 70%, taken for c
-    ])
+    confmat = torch.tensor(
+        [
+            [9, 1, 0, 0],  # a: 90%
+            [4, 5, 0, 1],  # b: 50%, mostly taken for a
+            [0, 0, 10, 0],  # c: 100%
+            [0, 0, 3, 7],  # d: 70%, taken for c
+        ]
+    )
     table = per_class_table(confmat, names)
     assert table["class"].tolist() == ["b", "d", "a", "c"]
     assert table.iloc[0]["mistaken for"] == "a (4)"
 
     pairs = confused_pairs(confmat, names)
     assert list(zip(pairs["true"], pairs["predicted"], pairs["images"])) == [
-        ("b", "a", 4), ("d", "c", 3), ("a", "b", 1), ("b", "d", 1)
+        ("b", "a", 4),
+        ("d", "c", 3),
+        ("a", "b", 1),
+        ("b", "d", 1),
     ]
     assert matrix_classes(pairs, limit=3) == [1, 0, 3]

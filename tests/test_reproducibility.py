@@ -9,22 +9,31 @@ import lightning as L
 import pytest
 import torch
 
-from leaves.cli import main
-from leaves.data import LeavesDataModule
+from leaves.commands.lightning import run_lightning
+from leaves.configs import DEFAULT as DEFAULT_CONFIG
+from leaves.data.datamodule import LeavesDataModule
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = ROOT / "configs" / "default.yaml"
+DEFAULT = DEFAULT_CONFIG
 
 
 def fit_and_predict(data_dir: Path, workdir: Path, num_workers: int, monkeypatch: pytest.MonkeyPatch):
     workdir.mkdir()
     monkeypatch.chdir(workdir)
-    args = [f"--data.data_dir={data_dir}", "--data.image_size=32", f"--data.num_workers={num_workers}",
-            "--data.batch_size=4", "--data.val_fraction=0.34", "--model.arch=resnet10t", "--trainer.max_epochs=1",
-            "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
-    fit = main("fit", default_config=DEFAULT, args=args)  # augment: light (random crops, flips, turns)
+    args = [
+        f"--data.data_dir={data_dir}",
+        "--data.image_size=32",
+        f"--data.num_workers={num_workers}",
+        "--data.batch_size=4",
+        "--data.val_fraction=0.34",
+        "--model.arch=resnet10t",
+        "--trainer.max_epochs=1",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false",
+    ]
+    fit = run_lightning("fit", default_config=DEFAULT, args=args)  # augment: light (random crops, flips, turns)
     metrics = {k: float(v) for k, v in fit.trainer.callback_metrics.items()}
-    predict = main("predict", default_config=DEFAULT, args=args[:-1])
+    predict = run_lightning("predict", default_config=DEFAULT, args=args[:-1])
     return metrics, (workdir / "submissions" / "submission.csv").read_text(), predict.trainer.ckpt_path
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leaves.submission import save_submission, validate_submission
-from leaves.table import DataError
+from leaves.errors import DataError
+from leaves.inference.submission import save_submission, validate_submission
 
 TEST = ["images/3.jpg", "images/1.jpg", "images/2.jpg"]
 CLASSES = ["ash", "oak"]

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leaves.table import DataError, class_names_of, encode, read_table, stratified_split
+from leaves.data import class_names_of, encode, read_table, stratified_split
+from leaves.errors import DataError
 
 
 def labels_of(counts: dict[str, int]) -> pd.Series:

@@ -1,0 +1,132 @@
+"""fit, validate and predict: LightningCLI with the project's defaults, run folders and checkpoint lookup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from jsonargparse import Namespace
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from leaves.commands.lr_find import find_lr
+from leaves.configs import DEFAULT, resolve_config_args
+from leaves.data.datamodule import LeavesDataModule
+from leaves.models.module import LeavesModule
+from leaves.utils.runs import claim_run_dir, find_checkpoint, new_run_dir, run_dir_of
+
+#: Loggers whose folder is `save_dir/name/version`: pointed at the run folder so their files sit beside the rest.
+_FOLDER_LOGGERS = ("CSVLogger", "TensorBoardLogger")
+
+
+def _entries(value: object) -> list[Namespace]:
+    """A config value that is one class_path entry or a list of them, as a list."""
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, Namespace) and "class_path" in item]
+
+
+def place_run(trainer_cfg: Namespace, run_dir: Path) -> None:
+    """Point everything a fit writes at `run_dir`: the trainer's root, each checkpoint callback
+    (unless it names its own folder) and the loggers that write into a folder."""
+    trainer_cfg.default_root_dir = str(run_dir)
+    for callback in _entries(trainer_cfg.get("callbacks") or []):
+        if callback.class_path.endswith("ModelCheckpoint") and not callback.init_args.get("dirpath"):
+            callback.init_args.dirpath = str(run_dir / "checkpoints")
+    for logger in _entries(trainer_cfg.get("logger")):
+        if logger.class_path.endswith(_FOLDER_LOGGERS):
+            logger.init_args.save_dir = str(run_dir.parent)
+            logger.init_args.name = ""
+            logger.init_args.version = run_dir.name
+
+
+class LeavesCLI(LightningCLI):
+    """LightningCLI that resolves run folders and checkpoints the way a competitor expects.
+
+    - `fit` writes into a new `runs_dir/version_N` (or `runs_dir/run_name`), whatever loggers are configured;
+      `fit --ckpt_path last` resumes the latest run in its own folder.
+    - `predict` and `validate` without `--ckpt_path` use the best checkpoint of the latest fit
+      (and say which); `--ckpt_path best|last` mean the same for that run.
+    """
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument(
+            "--runs_dir",
+            type=str,
+            default="runs",
+            help="where fits write their run folders, and where predict looks for checkpoints",
+        )
+        parser.add_argument(
+            "--run_name",
+            type=Optional[str],
+            default=None,
+            help="fit: write into runs_dir/RUN_NAME instead of a new runs_dir/version_N",
+        )
+        parser.add_argument(
+            "--lr_find",
+            type=bool,
+            default=False,
+            help="fit: run Lightning's learning-rate range test first and train with its suggestion",
+        )
+        parser.add_argument("--lr_find_steps", type=int, default=100, help="fit: steps of the range test")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        self.config = parser.parse_args(args)
+        sub = self.config.get("subcommand")
+        cfg = self.config[sub] if sub else self.config  # no subcommand: run=False (leaves kfold)
+        ckpt = cfg.get("ckpt_path")
+        if sub in ("predict", "validate"):
+            if ckpt in (None, "best", "last"):
+                found = find_checkpoint(cfg.runs_dir, ckpt or "best")
+                rank_zero_info(f"{'Predicting' if sub == 'predict' else 'Validating'} with {found}")
+                cfg.ckpt_path = str(found)
+            cfg.trainer.logger = False  # predicting is not a run: no empty run folder
+            return
+        if ckpt == "last":
+            found = find_checkpoint(cfg.runs_dir, "last")
+            rank_zero_info(f"Resuming {found}")
+            cfg.ckpt_path = str(found)
+            run_dir = run_dir_of(found)
+        else:
+            run_dir = Path(cfg.runs_dir) / cfg.run_name if cfg.get("run_name") else new_run_dir(cfg.runs_dir)
+        place_run(cfg.trainer, claim_run_dir(run_dir))
+
+    def before_instantiate_classes(self) -> None:
+        sub = self.config.get("subcommand")
+        cfg = self.config[sub] if sub else self.config
+        if cfg.get("ckpt_path"):
+            # The checkpoint holds the trained weights: never fetch pretrained ones again.
+            cfg.model.pretrained = False
+
+    def before_fit(self) -> None:
+        if self.config.fit.lr_find:
+            find_lr(self.trainer, self.model, self.datamodule, self.config.fit.lr_find_steps)
+
+
+def build_cli(args: list[str], subcommand: Optional[str] = None, default_config: Optional[Path] = DEFAULT) -> LeavesCLI:
+    """The CLI for `subcommand` (fit, validate, predict), run; or, with no subcommand, a fit's
+    objects only, not run (leaves kfold drives the fits itself)."""
+    files = {"default_config_files": [str(default_config)]} if default_config else {}
+    run = subcommand is not None
+    return LeavesCLI(
+        LeavesModule,
+        LeavesDataModule,
+        args=[subcommand, *resolve_config_args(args)] if run else resolve_config_args(args),
+        run=run,
+        parser_kwargs={subcommand: files} if run else files,
+        save_config_callback=SaveConfigCallback if subcommand in ("fit", None) else None,
+        save_config_kwargs={"overwrite": True},
+        auto_configure_optimizers=False,
+    )
+
+
+def run_lightning(
+    subcommand: str, default_config: Optional[Path] = DEFAULT, args: Optional[list[str]] = None
+) -> LeavesCLI:
+    """Run one LightningCLI subcommand (fit, validate, predict) with `default_config` loaded first."""
+    try:
+        return build_cli(list(args or []), subcommand, default_config)
+    except SIGTERMException as stop:
+        # Lightning exits with status 0 on SIGTERM (and, through InterruptCheckpoint, Ctrl-C): a stopped fit must
+        # not look finished to `leaves fit && leaves predict` or to a job scheduler.
+        raise SystemExit(1) from stop

@@ -1,0 +1,238 @@
+"""The Kaggle Classify Leaves folder as a LightningDataModule."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Optional
+
+import cv2
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+from lightning.fabric.utilities.seed import pl_worker_init_function
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from leaves.data.cache import image_cache
+from leaves.data.check import BadImages, usable_rows
+from leaves.data.demo import generate_demo
+from leaves.data.images import ImageFiles
+from leaves.data.seeding import ProcessSeeded
+from leaves.data.splits import fold_split, stratified_split
+from leaves.data.table import class_names_of, drop_duplicates, encode, read_table
+from leaves.errors import CheckpointError, DataError
+from leaves.utils.hardware import usable_cores
+from leaves.data.transforms import Augment, eval_transform, train_transform
+
+class LeavesDataset(Dataset):
+    """Images named by a CSV; yields (uint8 CHW tensor, label) or (tensor, row index).
+
+    `images` is where decoded HWC arrays come from: `ImageFiles` (decode per
+    access) or the memory-mapped `leaves.data.cache` array (decoded once); the
+    augmentation runs per sample either way.
+    """
+
+    def __init__(self, images: Sequence[np.ndarray], targets: Optional[np.ndarray], transform) -> None:
+        self.images = images
+        self.targets = targets
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        image = self.transform(image=self.images[i])["image"]
+        # Prediction yields the row so the writer can restore test.csv order under any sampler.
+        return image, int(self.targets[i]) if self.targets is not None else i
+
+
+def worker_init(worker_id: int) -> None:
+    """No OpenCV threads inside workers (the workers already take the cores), then
+    Lightning's per-worker, per-rank seeding when the run is seeded (the loader
+    gets this function instead of Lightning's, so it is called here); the
+    augmentation reseeds itself from that seed (`leaves.data.seeding`)."""
+    cv2.setNumThreads(0)
+    if int(os.environ.get("PL_SEED_WORKERS", 0)):
+        pl_worker_init_function(worker_id, rank=rank_zero_only.rank)
+
+
+class LeavesDataModule(L.LightningDataModule):
+    """Train/val split of `train.csv` and predictions over `test.csv`.
+
+    Args:
+        data_dir: the Kaggle folder (train.csv, test.csv, images/). Leave unset to
+            use the synthetic demo dataset, generated once into `demo_dir`.
+        demo_dir: where the demo dataset lives when `data_dir` is unset.
+        image_size: side of the square images the model sees.
+        batch_size: images per batch on each device.
+        num_workers: loader processes; unset means one per usable core.
+        val_fraction: share of each class held out for validation.
+        seed: fixes the split, independent of the training seed.
+        augment: training augmentation strength (validation never gets any).
+        bad_images: what to do with training images that cannot be read (missing,
+            empty, truncated, not an image): "error" stops before training with
+            the list of them, "skip" trains without them and warns with the list.
+            Unreadable test images are always an error.
+        cache: decode each CSV's images once into a uint8 memory-mapped array
+            at `image_size` (`leaves.data.cache`) and read that instead of the JPEGs;
+            rebuilt automatically whenever the CSV, an image or the size changes.
+        cache_dir: where the cache lives; unset means `cache/` in the data folder.
+        num_folds: split train.csv into this many seeded stratified folds and
+            validate on fold `fold` (instead of `val_fraction`); see scripts/kfold.py.
+        fold: the validation fold, 0..num_folds-1.
+    """
+
+    def __init__(
+        self,
+        data_dir: Optional[str] = None,
+        demo_dir: str = "data/demo",
+        image_size: int = 224,
+        batch_size: int = 64,
+        num_workers: Optional[int] = None,
+        val_fraction: float = 0.1,
+        seed: int = 42,
+        augment: Augment = "light",
+        cache: bool = False,
+        cache_dir: Optional[str] = None,
+        bad_images: BadImages = "error",
+        num_folds: Optional[int] = None,
+        fold: int = 0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.root = Path(data_dir if data_dir is not None else demo_dir)
+        self.is_demo = data_dir is None
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.num_workers = usable_cores() if num_workers is None else num_workers
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.augment = augment
+        self.cache = cache
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.root / "cache"
+        self.bad_images = bad_images
+        self.num_folds = num_folds
+        self.fold = fold
+        self._train_table: Optional[pd.DataFrame] = None
+        self._usable: dict[str, pd.DataFrame] = {}  # checked once, though prepare_data and setup both ask
+
+    def prepare_data(self) -> None:
+        if self.is_demo:
+            rank_zero_info(
+                f"No --data.data_dir given: using the synthetic DEMO dataset in {self.root} (generated once).\n"
+                "For the real competition: leaves fit --config classify-leaves "
+                "--data.data_dir <folder with train.csv, test.csv and images/>"
+            )
+            generate_demo(self.root)
+        if self.cache:
+            # Built here, once per node before any setup; setup then only opens it.
+            predicting = self.trainer is not None and self.trainer.state.fn == "predict"
+            csv_name = "test.csv" if predicting else "train.csv"
+            self._images(csv_name, self._usable_table(csv_name)["image"].tolist())
+
+    def _check_root(self) -> None:
+        if not self.root.is_dir():
+            raise DataError(f"data_dir {self.root} does not exist (set --data.data_dir to the Kaggle folder)")
+
+    @property
+    def train_table(self) -> pd.DataFrame:
+        if self._train_table is None:
+            self._check_root()
+            path = self.root / "train.csv"
+            self._train_table = drop_duplicates(read_table(path, ("image", "label")), path)
+        return self._train_table
+
+    @property
+    def class_names(self) -> list[str]:
+        """Sorted labels of train.csv; the model stores them so predict needs no train.csv."""
+        return class_names_of(self.train_table["label"])
+
+    def _usable_table(self, csv_name: str) -> pd.DataFrame:
+        """The CSV's rows whose images decode; every bad file is reported at once, before training starts."""
+        if csv_name not in self._usable:
+            if csv_name == "train.csv":
+                table, bad_images = self.train_table, self.bad_images
+            else:
+                self._check_root()
+                table, bad_images = read_table(self.root / csv_name, ("image",)), None
+            self._usable[csv_name] = usable_rows(table, self.root, csv_name, bad_images, usable_cores())
+        return self._usable[csv_name]
+
+    def _images(self, csv_name: str, names: list[str]) -> Sequence[np.ndarray]:
+        """Every image `csv_name` names, in row order, decoded at the training size."""
+        files = ImageFiles(self.root, names, self.image_size)
+        if not self.cache:
+            return files
+        return image_cache(files, self.root / csv_name, self.cache_dir, self.num_workers)
+
+    def setup(self, stage: str) -> None:
+        if stage in ("fit", "validate"):
+            table = self._usable_table("train.csv")
+            targets = encode(table["label"], self.class_names)
+            if self.num_folds:
+                train_idx, val_idx = fold_split(table["label"], self.num_folds, self.fold, self.seed)
+            else:
+                train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
+            # train.csv rows (labels of train_table, valid after skipped images), for out-of-fold predictions
+            self.val_rows = table.index[val_idx]
+            names = table["image"].tolist()
+            # CSV paths of each split, in dataset order (reports show them beside predictions).
+            self.train_images = [names[i] for i in train_idx]
+            self.val_images = [names[i] for i in val_idx]
+            images = self._images("train.csv", names)
+            # Both splits index the same decoded images (one cache file for train.csv).
+            self.train_set = Subset(
+                LeavesDataset(images, targets, ProcessSeeded(train_transform(self.image_size, self.augment))), train_idx
+            )
+            self.val_set = Subset(LeavesDataset(images, targets, eval_transform(self.image_size)), val_idx)
+        if stage == "predict":
+            self.test_table = self._usable_table("test.csv")
+            self.predict_set = LeavesDataset(
+                self._images("test.csv", self.test_table["image"].tolist()), None, eval_transform(self.image_size)
+            )
+
+    def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
+        on_gpu = self.trainer is not None and self.trainer.accelerator.__class__.__name__ == "CUDAAccelerator"
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=train,
+            drop_last=train and len(dataset) > self.batch_size,  # BatchNorm never sees a batch of one
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=on_gpu,
+            worker_init_fn=worker_init if self.num_workers > 0 else None,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, train=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self.predict_set, train=False)
+
+
+def read_data_settings(ckpt_path: str | Path) -> dict[str, Any]:
+    """The DataModule arguments a checkpoint was trained with (what `leaves fit` saves in it)."""
+    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
+    settings = checkpoint.get("datamodule_hyper_parameters")
+    if settings is None:
+        raise CheckpointError(f"{ckpt_path} holds no data settings: it was not written by leaves fit")
+    return dict(settings)
+
+
+def datamodule_from_checkpoint(ckpt_path: str | Path, **overrides: Any) -> LeavesDataModule:
+    """The data a run trained with, rebuilt from its checkpoint (folder, split, size...), so a
+    later pass sees the same validation split and the same input size; `overrides` that are
+    not None replace the saved settings (the data moved, another batch size)."""
+    known = inspect.signature(LeavesDataModule.__init__).parameters
+    settings = {k: v for k, v in read_data_settings(ckpt_path).items() if k in known}
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return LeavesDataModule(**settings)

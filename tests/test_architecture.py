@@ -1,0 +1,125 @@
+"""The house rules a newcomer relies on: layers without import cycles, short files, a small public API,
+registries where a name picks an implementation."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch.nn as nn
+
+import leaves
+from leaves.data import AUGMENTS, train_transform
+from leaves.models import NORM_LAYERS, create_net
+
+PACKAGE = Path(leaves.__file__).resolve().parent
+LAYERS = ("errors", "utils", "configs", "data", "models", "inference", "report", "callbacks", "commands")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of the package and the package modules it imports (deferred imports too)."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    graph = import_graph()
+    cycles = []
+
+    def visit(start: str, node: str, path: list[str]) -> None:
+        for nxt in graph[node]:
+            if nxt == start:
+                cycles.append(" -> ".join([*path, start]))
+            elif nxt not in path and nxt > start:
+                visit(start, nxt, [*path, nxt])
+
+    for module in sorted(graph):
+        visit(module, module, [module])
+    assert not cycles, cycles
+
+
+def _layer(module: str) -> str:
+    return module.split(".")[1] if "." in module else "leaves"
+
+
+def test_layers_only_import_the_layers_below_them() -> None:
+    """errors < utils < configs < data < models < inference < report < callbacks < commands."""
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    upward = [
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        for target in targets
+        if _layer(module) in rank and _layer(target) in rank and rank[_layer(target)] > rank[_layer(module)]
+    ]
+    assert not upward, upward
+
+
+def test_no_file_in_the_package_is_longer_than_400_lines() -> None:
+    long = {
+        str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long, long
+
+
+def test_benchmarks_are_not_part_of_the_installed_package() -> None:
+    assert not any(p.name.startswith(("bench", "norm_study")) for p in PACKAGE.rglob("*.py"))
+
+
+def test_the_public_api_is_importable_from_the_package() -> None:
+    from leaves import BatchNorm, LeavesDataModule, LeavesModule, __version__, main, run  # noqa: F401
+
+    assert isinstance(__version__, str) and __version__
+    with pytest.raises(AttributeError):
+        leaves.no_such_name  # noqa: B018
+
+
+def test_importing_leaves_does_no_work() -> None:
+    """`import leaves` loads neither torch nor Lightning: the names come on first use."""
+    code = "import sys, leaves; print('torch' in sys.modules, 'lightning' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_new_norm_layer_is_one_registry_entry(monkeypatch) -> None:
+    monkeypatch.setitem(NORM_LAYERS, "frozen", lambda groups: nn.Identity)
+    net = create_net("resnet10t", num_classes=3, norm="frozen")
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+
+
+def test_a_new_augmentation_preset_is_one_registry_entry(monkeypatch) -> None:
+    import albumentations as A
+
+    monkeypatch.setitem(AUGMENTS, "flips", lambda size: [A.Resize(size, size), A.HorizontalFlip(p=1.0)])
+    transform = train_transform(8, "flips")
+    import numpy as np
+
+    image = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
+    assert (transform(image=image)["image"].permute(1, 2, 0).numpy() == image[:, ::-1]).all()
+
+
+@pytest.mark.parametrize("script", ["bench.py", "bench_fuse.py", "norm_study.py"])
+def test_the_benchmarks_still_run_from_their_folder(script: str) -> None:
+    tool = PACKAGE.parent / "benchmarks" / script
+    done = subprocess.run([sys.executable, str(tool), "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
