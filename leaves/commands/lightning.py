@@ -37,7 +37,9 @@ def place_run(trainer_cfg: Namespace, run_dir: Path) -> None:
         if logger.class_path.endswith(_FOLDER_LOGGERS):
             logger.init_args.save_dir = str(run_dir.parent)
             logger.init_args.name = ""
-            logger.init_args.version = run_dir.name
+            # version_N as the number N: the progress bar then shows "v_num=N", not the name's last letters.
+            number = run_dir.name.removeprefix("version_")
+            logger.init_args.version = int(number) if number.isdigit() else run_dir.name
 
 
 class LeavesCLI(LightningCLI):
