@@ -214,9 +214,7 @@ def degenerate_submission(
     for label, fraction in predicted.items():
         expected = float(share.get(label, 1.0 / k))
         if fraction > CROWD_FACTOR * expected and fraction > CROWD_FLOOR:
-            problems.append(
-                f"{label!r} is {fraction:.1%} of the predictions but {expected:.1%} of the training images"
-            )
+            problems.append(f"{label!r} is {fraction:.1%} of the predictions but {expected:.1%} of the training images")
     if n >= MIN_ROWS_PER_CLASS * k and len(predicted) < k / 2:
         problems.append(f"only {len(predicted)} of {k} classes are predicted on {n} images")
     return problems
