@@ -30,7 +30,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from leaves.data.as_trained import saved_data_settings
 from leaves.data.datamodule import datamodule_from_checkpoint
-from leaves.errors import SelfCheckError
+from leaves.errors import DataError, SelfCheckError
 from leaves.inference.predictor import predict_trainer
 from leaves.models.module import LeavesModule
 
@@ -149,7 +149,10 @@ def self_check(
     )
     if image_size is not None:
         datamodule.image_size = image_size  # the submission's size, warned about by the caller if not as trained
-    datamodule.setup("validate")
+    try:
+        datamodule.setup("validate")
+    except DataError as err:  # the training folder changed: say so, but it must not block predicting test.csv
+        return SelfCheck(name, recorded, skipped=f"the training data cannot be read as it was: {err}")
     if datamodule.class_names != module.class_names:
         return SelfCheck(name, recorded, skipped=f"{root / 'train.csv'} no longer has the checkpoint's classes")
     trainer = predict_trainer(accelerator, 1, precision)
