@@ -12,7 +12,11 @@ its own `leaves` process and prints its wall time and peak RSS:
     python benchmarks/rehearsal.py --root /tmp/rehearsal --only generate
 
 Stages: data check, cache build, one short fit at a small size, predict with
-the self-check, report, a 5-fold split, an ensemble of two checkpoints.
+the self-check (and once without, to show its cost), report, a 5-fold split,
+a fit of fold 0 at another size, an ensemble of the two checkpoints. Times are
+the work itself (imports excluded) and with process start; peak RSS is the
+stage process's and its largest child's (forked loader workers count the
+parent's shared pages too).
 A benchmark, not a test: it takes minutes.
 """
 
@@ -114,6 +118,14 @@ def stages(root: Path) -> dict[str, list[str]]:
             "--data.cache=true",
             "--data.batch_size=64",
         ],
+        "predict again, --self_check false (what the self-check costs)": [
+            "predict",
+            f"--data.data_dir={data}",
+            f"--ckpt_path={a}",
+            "--data.cache=true",
+            "--data.batch_size=64",
+            "--self_check=false",
+        ],
         "report (176 classes)": ["report", f"--ckpt_path={a}", "--data.batch_size=64"],
         "5-fold split of train.csv": ["@folds", str(data), "5"],
         "fit fold 0 of 5 at 48 px, 100 batches": [
@@ -166,10 +178,13 @@ def run_stage(step: list[str]) -> None:
     )
 
 
-def run_stages(root: Path, seed: int) -> None:
-    """Every stage in its own process (so peak memory is per stage); a table of wall time and peak RSS."""
+def run_stages(root: Path, match: str = "") -> None:
+    """Every stage (whose name contains `match`) in its own process, so peak memory is per stage;
+    a table of wall time and peak RSS."""
     rows = []
     for name, step in stages(root).items():
+        if match not in name:
+            continue
         start = time.perf_counter()
         log = root / "logs" / (name.split(" ")[0] + f"-{len(rows)}.log")
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +218,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes drawing images")
     parser.add_argument("--only", choices=["generate", "stages"], help="one part only (default: both)")
+    parser.add_argument("--match", default="", help="only the stages whose name contains this text")
     parser.add_argument("--stage", help=argparse.SUPPRESS)  # internal: run one stage (JSON list) in this process
     args = parser.parse_args()
     if args.stage:
@@ -211,7 +227,7 @@ def main() -> None:
     if args.only in (None, "generate"):
         generate(args.root / "data", args.seed, args.workers)
     if args.only in (None, "stages"):
-        run_stages(args.root, args.seed)
+        run_stages(args.root, args.match)
 
 
 if __name__ == "__main__":
