@@ -96,6 +96,15 @@ def test_an_explicit_other_size_is_honoured_with_a_warning_naming_both(trained, 
         predict_probs(trained[32], trained["data"], tmp_path / "c", "--config", str(tmp_path / "mine.yaml"))
 
 
+def test_report_and_precise_bn_rebuild_the_data_at_the_checkpoint_size(trained):
+    from leaves.data.datamodule import datamodule_from_checkpoint
+
+    assert datamodule_from_checkpoint(trained[40]).image_size == 40
+    assert datamodule_from_checkpoint(trained[40], image_size=None, batch_size=2).image_size == 40
+    with pytest.warns(NotAsTrainedWarning, match=r"image_size=40.*image_size=64"):
+        assert datamodule_from_checkpoint(trained[40], image_size=64).image_size == 64
+
+
 def test_the_checkpoint_keeps_the_normalisation_it_trained_with(trained):
     saved = torch.load(trained[32], map_location="cpu", weights_only=False)["hyper_parameters"]
     model = LeavesModule.load_from_checkpoint(trained[32], map_location="cpu")
