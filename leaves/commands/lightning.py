@@ -49,6 +49,8 @@ class LeavesCLI(LightningCLI):
       `fit --ckpt_path last` resumes the latest run in its own folder.
     - `predict` and `validate` without `--ckpt_path` use the best checkpoint of the latest fit
       (and say which); `--ckpt_path best|last` mean the same for that run.
+    - `predict` and `validate` run at the checkpoint's input settings (image size) unless given explicitly
+      (`leaves.commands.as_trained`), and `predict` first runs the self-check (`leaves.inference.selfcheck`).
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
