@@ -35,3 +35,7 @@ class KaggleError(LeavesError):
 
 class NonFiniteLossError(LeavesError):
     """The training loss became NaN or infinite; the message says where and what to try."""
+
+
+class SelfCheckError(LeavesError):
+    """The prediction path scores the checkpoint's own validation split far below its training record."""

@@ -86,3 +86,12 @@ def test_demo_generation_never_overwrites_a_foreign_folder(tmp_path: Path):
     with pytest.raises(FileExistsError, match="mine"):
         generate_demo(tmp_path / "mine", train_per_class=1, test_per_class=1, size=16)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_random_species_are_seeded_and_leave_the_demo_species_alone():
+    from leaves.data.demo import random_species
+
+    drawn = random_species(176, seed=3)
+    assert len(drawn) == 176 and len({s.name for s in drawn}) == 176
+    assert drawn == random_species(176, seed=3) and drawn != random_species(176, seed=4)
+    assert [s.name for s in SPECIES][:2] == ["ovalis", "lanceolata"] and len(SPECIES) == 12  # the demo is unchanged

@@ -17,17 +17,22 @@ def ensemble(
     trainer: TrainerOptions = TrainerOptions(),
     output_dir: str = "submissions",
     save_probs: Optional[str] = None,
+    self_check: bool = True,
+    strict: bool = False,
 ) -> Path:
     """Average the checkpoints' probabilities on test.csv and write submissions/submission.csv.
 
     Args:
         checkpoints: .ckpt files, as a list ("[a.ckpt, b.ckpt]") or one per line on stdin ("-").
         weights: one per checkpoint (normalised); default: equal.
-        data: data settings; default: those the first checkpoint was trained with.
+        data: data settings; default: the first checkpoint's folder and batch size, each member's own image size.
         model: test-time views for every member (--model.tta).
         trainer: accelerator and precision.
         output_dir: where submission.csv and its timestamped copies go.
         save_probs: also save the averaged probabilities (.npy or .csv with class columns).
+        self_check: first rescore each checkpoint's validation split through this prediction path and
+            compare with its training record (a loud warning when it is far worse).
+        strict: a failed self-check is an error: nothing is written.
     """
     return predict_ensemble(
         checkpoints,
@@ -37,5 +42,7 @@ def ensemble(
         save_probs=save_probs,
         accelerator=trainer.accelerator,
         precision=trainer.precision,
+        self_check=self_check,
+        strict=strict,
         **data.given(),
     )

@@ -19,7 +19,8 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from leaves.commands.lightning import LeavesCLI, build_cli
 from leaves.configs import DEFAULT
-from leaves.data.datamodule import LeavesDataModule
+from leaves.data.as_trained import input_settings, read_data_settings
+from leaves.data.datamodule import LeavesDataModule, datamodule_from_checkpoint
 from leaves.errors import ConfigError
 from leaves.inference.predictor import predict_trainer
 from leaves.inference.probs import probs_table
@@ -37,7 +38,14 @@ def _fold_cli(args: list[str], default_config: Optional[Path], fold: int) -> Lea
 def out_of_fold(
     checkpoint: str, datamodule: LeavesDataModule, trainer: L.Trainer, tta: Optional[list[str]]
 ) -> pd.DataFrame:
-    """Probabilities of the fold's best checkpoint on the rows it never trained on."""
+    """Probabilities of the fold's best checkpoint on the rows it never trained on, at the input it trained
+    with (a fold resumed with other options is rebuilt from its checkpoint's data settings)."""
+    trained = input_settings(read_data_settings(checkpoint), {}, checkpoint)
+    if any(getattr(datamodule, key) != value for key, value in trained.items()):
+        datamodule = datamodule_from_checkpoint(
+            checkpoint, batch_size=datamodule.batch_size, num_workers=datamodule.num_workers
+        )
+        datamodule.setup("validate")
     model = LeavesModule.load_from_checkpoint(checkpoint, map_location="cpu", tta=tta)
     predictor = predict_trainer(trainer.accelerator, 1, trainer.precision)
     outputs = predictor.predict(model, dataloaders=datamodule.val_dataloader())

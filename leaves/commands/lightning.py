@@ -10,9 +10,11 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from leaves.commands.as_trained import apply_input_settings
 from leaves.commands.lr_find import find_lr
 from leaves.configs import DEFAULT, resolve_config_args
 from leaves.data.datamodule import LeavesDataModule
+from leaves.inference.selfcheck import check_before_predict, report_self_check
 from leaves.models.module import LeavesModule
 from leaves.utils.runs import claim_run_dir, find_checkpoint, new_run_dir, run_dir_of
 
@@ -49,6 +51,8 @@ class LeavesCLI(LightningCLI):
       `fit --ckpt_path last` resumes the latest run in its own folder.
     - `predict` and `validate` without `--ckpt_path` use the best checkpoint of the latest fit
       (and say which); `--ckpt_path best|last` mean the same for that run.
+    - `predict` and `validate` run at the checkpoint's input settings (image size) unless given explicitly
+      (`leaves.commands.as_trained`), and `predict` first runs the self-check (`leaves.inference.selfcheck`).
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -71,6 +75,16 @@ class LeavesCLI(LightningCLI):
             help="fit: run Lightning's learning-rate range test first and train with its suggestion",
         )
         parser.add_argument("--lr_find_steps", type=int, default=100, help="fit: steps of the range test")
+        parser.add_argument(
+            "--self_check",
+            type=bool,
+            default=True,
+            help="predict: first rescore the checkpoint's validation split through the prediction path and "
+            "compare with its training record (leaves.inference.selfcheck)",
+        )
+        parser.add_argument(
+            "--strict", type=bool, default=False, help="predict: a failed self-check is an error; nothing is written"
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         self.config = parser.parse_args(args)
@@ -82,6 +96,7 @@ class LeavesCLI(LightningCLI):
                 found = find_checkpoint(cfg.runs_dir, ckpt or "best")
                 rank_zero_info(f"{'Predicting' if sub == 'predict' else 'Validating'} with {found}")
                 cfg.ckpt_path = str(found)
+            apply_input_settings(parser, args, cfg, sub)  # predict as trained: the checkpoint's image size
             cfg.trainer.logger = False  # predicting is not a run: no empty run folder
             return
         if ckpt == "last":
@@ -99,6 +114,12 @@ class LeavesCLI(LightningCLI):
         if cfg.get("ckpt_path"):
             # The checkpoint holds the trained weights: never fetch pretrained ones again.
             cfg.model.pretrained = False
+
+    def before_predict(self) -> None:
+        cfg = self.config.predict
+        if cfg.self_check:
+            result = check_before_predict(cfg.ckpt_path, self.model, self.datamodule, self.trainer)
+            report_self_check(result, cfg.strict)
 
     def before_fit(self) -> None:
         if self.config.fit.lr_find:

@@ -18,6 +18,7 @@ from lightning.fabric.utilities.seed import pl_worker_init_function
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from leaves.data.as_trained import input_settings, read_data_settings
 from leaves.data.cache import image_cache
 from leaves.data.check import BadImages, usable_rows
 from leaves.data.demo import generate_demo
@@ -25,7 +26,7 @@ from leaves.data.images import ImageFiles
 from leaves.data.seeding import ProcessSeeded
 from leaves.data.splits import fold_split, stratified_split
 from leaves.data.table import class_names_of, drop_duplicates, encode, read_table
-from leaves.errors import CheckpointError, DataError
+from leaves.errors import DataError
 from leaves.utils.hardware import usable_cores
 from leaves.data.transforms import Augment, eval_transform, train_transform
 
@@ -219,20 +220,14 @@ class LeavesDataModule(L.LightningDataModule):
         return self._loader(self.predict_set, train=False)
 
 
-def read_data_settings(ckpt_path: str | Path) -> dict[str, Any]:
-    """The DataModule arguments a checkpoint was trained with (what `leaves fit` saves in it)."""
-    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
-    settings = checkpoint.get("datamodule_hyper_parameters")
-    if settings is None:
-        raise CheckpointError(f"{ckpt_path} holds no data settings: it was not written by leaves fit")
-    return dict(settings)
-
-
 def datamodule_from_checkpoint(ckpt_path: str | Path, **overrides: Any) -> LeavesDataModule:
     """The data a run trained with, rebuilt from its checkpoint (folder, split, size...), so a
-    later pass sees the same validation split and the same input size; `overrides` that are
-    not None replace the saved settings (the data moved, another batch size)."""
+    later pass sees the same validation split and the same input. `overrides` that are not None
+    replace the saved settings (the data moved, another batch size); an input-defining one
+    (`leaves.data.as_trained.INPUT_KEYS`) that differs from the checkpoint's is honoured with a warning."""
     known = inspect.signature(LeavesDataModule.__init__).parameters
-    settings = {k: v for k, v in read_data_settings(ckpt_path).items() if k in known}
+    saved = read_data_settings(ckpt_path)
+    settings = {k: v for k, v in saved.items() if k in known}
     settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings.update(input_settings(saved, overrides, ckpt_path))
     return LeavesDataModule(**settings)

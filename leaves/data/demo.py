@@ -67,6 +67,38 @@ SPECIES: tuple[Species, ...] = (
 )
 
 
+def random_species(count: int, seed: int = 0) -> tuple[Species, ...]:
+    """`count` species with shape and colour drawn from `seed`, spanning the hand-made ones' ranges: for
+    data at another scale (benchmarks/rehearsal.py draws the competition's 176); the demo keeps SPECIES."""
+    rng = np.random.default_rng(seed)
+    drawn = []
+    for i in range(count):
+        lobes = int(rng.choice([0, 0, 0, 3, 5, 7, 9]))
+        teeth = int(rng.choice([0, 0, 10, 18, 28, 44, 60]))
+        veins = str(rng.choice(["pinnate", "pinnate", "palmate", "fan"]))
+        drawn.append(
+            Species(
+                f"species_{i:03d}",
+                width=float(rng.uniform(0.2, 1.0)),
+                skew=float(rng.uniform(-0.45, 0.35)),
+                lobes=lobes,
+                lobe_depth=float(rng.uniform(0.2, 0.5)) if lobes else 0.0,
+                lobe_span=float(rng.uniform(1.2, 2.0) * np.pi),
+                teeth=teeth,
+                tooth_depth=float(rng.uniform(0.02, 0.16)) if teeth else 0.0,
+                tooth_sharpness=float(rng.choice([1.0, 1.0, 4.0])),
+                notch=float(rng.choice([0.0, rng.uniform(0.2, 0.4)])),
+                tip=float(rng.choice([0.0, rng.uniform(0.2, 0.5)])),
+                veins=veins,
+                hue=float(rng.uniform(0.0, 0.45)),
+                saturation=float(rng.uniform(0.4, 0.8)),
+                value=float(rng.uniform(0.25, 0.8)),
+                fan=bool(rng.random() < 0.05),
+            )
+        )
+    return tuple(drawn)
+
+
 def _outline(sp: Species, theta: np.ndarray) -> np.ndarray:
     """Radius of the leaf edge at each angle; the tip points up (theta = pi/2)."""
     if sp.fan:

@@ -17,10 +17,13 @@ import torch
 import torch.nn as nn
 from lightning.pytorch.utilities import rank_zero_info
 
+from leaves.data.as_trained import input_settings, read_data_settings
 from leaves.data.datamodule import datamodule_from_checkpoint
 from leaves.errors import ClassListMismatch, ConfigError
 from leaves.inference.predictor import predict_trainer
 from leaves.inference.probs import check_probs_path
+from leaves.inference.selfcheck import report_self_check
+from leaves.inference.selfcheck import self_check as run_self_check
 from leaves.inference.submission import SubmissionWriter
 from leaves.models.module import LeavesModule
 from leaves.models.tta import View
@@ -85,6 +88,15 @@ class Ensemble(L.LightningModule):
         return {"probs": probs, "rows": rows}
 
 
+def _member_sizes(checkpoints: Sequence[Path], image_size: Optional[int]) -> list[int]:
+    """Each member's input size: its training size, or `image_size` when given (warned about where it differs)."""
+    sizes = []
+    for ckpt in checkpoints:
+        chosen = input_settings(read_data_settings(ckpt), {"image_size": image_size}, ckpt)
+        sizes.append(int(chosen["image_size"]))
+    return sizes
+
+
 def predict_ensemble(
     checkpoints: list[Path],
     weights: Optional[list[float]] = None,
@@ -98,8 +110,13 @@ def predict_ensemble(
     save_probs: Optional[str] = None,
     accelerator: str = "auto",
     precision: Optional[str] = None,
+    self_check: bool = True,
+    strict: bool = False,
 ) -> Path:
     """Average the checkpoints' probabilities on test.csv and write submissions/submission.csv.
+
+    Every member sees the input it was trained with: members trained at different image sizes each
+    get their own pass over test.csv at their size (one pass per distinct size).
 
     Args:
         checkpoints: .ckpt files (all folds of leaves kfold, or different backbones).
@@ -107,13 +124,16 @@ def predict_ensemble(
         tta: test-time views for every member (see model.tta); default: none.
         data_dir: the Kaggle folder; default: the one the first checkpoint was trained on.
         demo_dir: the demo data folder, for checkpoints trained on the demo data.
-        image_size: default: the first checkpoint's training size.
+        image_size: every member's input size; default: each member's own training size.
         batch_size: default: the first checkpoint's.
         num_workers: loader processes; default: one per usable core.
         output_dir: where submission.csv and its timestamped copies go.
         save_probs: also save the averaged probabilities (.npy or .csv with class columns).
         accelerator: as for the Trainer.
         precision: as for the Trainer (e.g. bf16-mixed); default: 32-true.
+        self_check: before predicting, rescore each member's validation split through this path
+            (`leaves.inference.selfcheck`) and compare with its training record.
+        strict: a failed self-check is an error: nothing is written.
     """
     if not checkpoints:
         raise ConfigError('give at least one checkpoint: leaves ensemble "[a.ckpt, b.ckpt]"')
@@ -124,19 +144,38 @@ def predict_ensemble(
         check_probs_path(save_probs)
     members = [LeavesModule.load_from_checkpoint(c, map_location="cpu", tta=tta) for c in checkpoints]
     ensemble = Ensemble(members, weights, names=[str(c) for c in checkpoints])
+    sizes = _member_sizes(checkpoints, image_size)
+    folder = data_dir if data_dir is not None else read_data_settings(checkpoints[0]).get("data_dir")
+    loading = {"data_dir": folder, "demo_dir": demo_dir, "batch_size": batch_size, "num_workers": num_workers}
 
-    datamodule = datamodule_from_checkpoint(
-        checkpoints[0],
-        data_dir=data_dir,
-        demo_dir=demo_dir,
-        image_size=image_size,
-        batch_size=batch_size,
-        num_workers=num_workers,
-    )
+    if self_check:
+        for ckpt, member, size in zip(checkpoints, members, sizes):
+            checked = run_self_check(
+                ckpt, member, size, data_dir, demo_dir, batch_size, num_workers, accelerator, precision
+            )
+            report_self_check(checked, strict)
 
-    writer = SubmissionWriter(output_dir=output_dir, probs_path=save_probs)
-    trainer = predict_trainer(accelerator, 1, precision, callbacks=[writer], progress_bar=True)
-    shown = ", ".join(f"{c} (weight {w:.3g})" for c, w in zip(checkpoints, ensemble.weights))
+    shown = ", ".join(f"{c} ({s} px, weight {w:.3g})" for c, s, w in zip(checkpoints, sizes, ensemble.weights))
     rank_zero_info(f"Ensemble of {len(members)}: {shown}; TTA views: {', '.join(members[0].tta)}")
-    trainer.predict(ensemble, datamodule=datamodule, return_predictions=False)
-    return writer.last_written
+    total: Optional[torch.Tensor] = None
+    for size in dict.fromkeys(sizes):  # one pass per distinct size, in order of first appearance
+        group = [i for i, s in enumerate(sizes) if s == size]
+        first = checkpoints[group[0]]
+        datamodule = datamodule_from_checkpoint(first, **loading, image_size=size)
+        part = Ensemble([members[i] for i in group], [ensemble.weights[i] for i in group])
+        trainer = predict_trainer(accelerator, 1, precision, progress_bar=True)
+        outputs = trainer.predict(part, datamodule=datamodule, return_predictions=True)
+        rows = torch.cat([o["rows"] for o in outputs])
+        probs = torch.cat([o["probs"] for o in outputs])[torch.argsort(rows)]
+        share = sum(ensemble.weights[i] for i in group)
+        total = probs * share if total is None else total + probs * share
+    train_csv = datamodule.root / "train.csv"
+    writer = SubmissionWriter(output_dir=output_dir, probs_path=save_probs)
+    return writer.write(
+        total,
+        torch.arange(len(total)),
+        datamodule.test_table["image"].tolist(),
+        ensemble.class_names,
+        ", ".join(map(str, checkpoints)),
+        datamodule.train_table["label"].tolist() if train_csv.is_file() else None,
+    )

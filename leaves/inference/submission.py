@@ -16,6 +16,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from leaves.errors import DataError
 from leaves.inference.probs import check_probs_path, save_probs
+from leaves.inference.selfcheck import warn_if_degenerate
 from leaves.utils.atomic import atomic_write_csv
 
 LATEST = "submission.csv"
@@ -116,15 +117,33 @@ class SubmissionWriter(BasePredictionWriter):
         keep[1:] = rows[1:] != rows[:-1]
         rows, probs = rows[keep], probs[keep]
 
-        test_images = trainer.datamodule.test_table["image"].tolist()
-        class_names = pl_module.class_names
+        datamodule = trainer.datamodule
+        train_csv = datamodule.root / "train.csv"
+        train_labels = datamodule.train_table["label"].tolist() if train_csv.is_file() else None
+        self.write(
+            probs, rows, datamodule.test_table["image"].tolist(), pl_module.class_names, trainer.ckpt_path, train_labels
+        )
+
+    def write(
+        self,
+        probs: torch.Tensor,
+        rows: torch.Tensor,
+        test_images: Sequence[str],
+        class_names: Sequence[str],
+        source: Optional[str] = None,
+        train_labels: Optional[Sequence[str]] = None,
+    ) -> Path:
+        """Check and save the submission of `probs` (one row per test.csv `rows` entry); warn when it
+        looks degenerate against the training labels' shares."""
         labels = [class_names[i] for i in probs.argmax(dim=1).tolist()]
         table = pd.DataFrame({"image": [test_images[i] for i in rows.tolist()], "label": labels})
         validate_submission(table, test_images, class_names)
+        warn_if_degenerate(labels, class_names, train_labels)
         latest, stamped = save_submission(table, self.output_dir)
         self.last_written = latest
-        ckpt = trainer.ckpt_path or "the model in memory"
-        rank_zero_info(f"Wrote {latest} ({len(table)} rows, copy {stamped.name}) using {ckpt}")
+        used = source or "the model in memory"
+        rank_zero_info(f"Wrote {latest} ({len(table)} rows, copy {stamped.name}) using {used}")
         if self.probs_path:
             saved = save_probs(probs.numpy(), table["image"].tolist(), class_names, self.probs_path)
             rank_zero_info(f"Saved the probabilities to {saved}")
+        return latest

@@ -68,6 +68,9 @@ class LeavesModule(L.LightningModule):
         backbone_lr_scale: the backbone's learning rate relative to the new
             classifier's (e.g. 0.1 when fine-tuning pretrained weights).
         freeze_backbone_epochs: train only the classifier for this many epochs.
+        mean, std: per-channel input normalisation (0-1 scale); unset: the
+            architecture's (timm pretrained_cfg). Saved in the checkpoint, so
+            prediction normalises exactly as training did.
         tta: test-time views whose probabilities predict averages (identity,
             hflip, vflip, rot90, rot180, rot270, transpose, antitranspose);
             unset = the image alone. A predict-time choice: not saved in checkpoints.
@@ -99,6 +102,8 @@ class LeavesModule(L.LightningModule):
         ema_decay: Optional[float] = None,
         backbone_lr_scale: float = 1.0,
         freeze_backbone_epochs: int = 0,
+        mean: Optional[tuple[float, float, float]] = None,
+        std: Optional[tuple[float, float, float]] = None,
         tta: Optional[list[View]] = None,
     ) -> None:
         super().__init__()
@@ -110,6 +115,7 @@ class LeavesModule(L.LightningModule):
         self.mix_loss = SoftTargetCrossEntropy()
         self.mixup = None
         self.tta = check_views(tta)
+        self._validated_at: Optional[int] = None  # global step of the last validation (not the sanity check)
         if class_names is not None:
             self._build(class_names)
 
@@ -122,8 +128,11 @@ class LeavesModule(L.LightningModule):
         hp = self.hparams
         self.net = create_net(hp.arch, len(class_names), hp.norm, hp.norm_groups, hp.drop_rate, hp.drop_path_rate)
         cfg = self.net.pretrained_cfg
-        self.register_buffer("mean", torch.tensor(cfg["mean"]).view(1, 3, 1, 1) * 255, persistent=False)
-        self.register_buffer("std", torch.tensor(cfg["std"]).view(1, 3, 1, 1) * 255, persistent=False)
+        # Fixed at the first build and saved with the checkpoint: prediction normalises as training did.
+        hp.mean = [float(v) for v in (hp.get("mean") or cfg["mean"])]
+        hp.std = [float(v) for v in (hp.get("std") or cfg["std"])]
+        self.register_buffer("mean", torch.tensor(hp.mean).view(1, 3, 1, 1) * 255, persistent=False)
+        self.register_buffer("std", torch.tensor(hp.std).view(1, 3, 1, 1) * 255, persistent=False)
         self.train_acc = MulticlassAccuracy(num_classes=len(class_names), average="micro")
         self.val_acc = MulticlassAccuracy(num_classes=len(class_names), average="micro")
         if hp.channels_last:
@@ -235,6 +244,19 @@ class LeavesModule(L.LightningModule):
         self.val_acc(logits, targets)
         self.log("val_loss", self.loss(logits, targets), on_epoch=True, sync_dist=True)
         self.log("val_acc", self.val_acc, on_epoch=True, prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        if not self.trainer.sanity_checking:
+            self._validated_at = self.global_step
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record the val_acc of exactly these weights (a checkpoint saved right after validating),
+        so a later pass can check that it predicts as well (`leaves.inference.selfcheck`)."""
+        if self._trainer is None:
+            return
+        metric = self.trainer.callback_metrics.get("val_acc")
+        if metric is not None and self._validated_at == self.global_step:
+            checkpoint["validation"] = {"val_acc": float(metric), "global_step": int(self.global_step)}
 
     def precise_bn(self, loader: Iterable, num_batches: int) -> None:
         """Precise BN: running statistics averaged over the first `num_batches` of `loader` (uint8 images)."""
