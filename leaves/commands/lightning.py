@@ -11,6 +11,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from leaves.commands.lr_find import find_lr
+from leaves.commands.precision import LeavesTrainer, resolve_precision
 from leaves.configs import DEFAULT, resolve_config_args
 from leaves.data.datamodule import LeavesDataModule
 from leaves.models.module import LeavesModule
@@ -97,6 +98,7 @@ class LeavesCLI(LightningCLI):
         if cfg.get("ckpt_path"):
             # The checkpoint holds the trained weights: never fetch pretrained ones again.
             cfg.model.pretrained = False
+        resolve_precision(cfg.trainer)
 
     def before_fit(self) -> None:
         if self.config.fit.lr_find:
@@ -111,6 +113,7 @@ def build_cli(args: list[str], subcommand: Optional[str] = None, default_config:
     return LeavesCLI(
         LeavesModule,
         LeavesDataModule,
+        trainer_class=LeavesTrainer,
         args=[subcommand, *resolve_config_args(args)] if run else resolve_config_args(args),
         run=run,
         parser_kwargs={subcommand: files} if run else files,

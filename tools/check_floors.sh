@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Prove the dependency floors in pyproject.toml: install the LOWEST version of every direct dependency
+# that pyproject allows into a fresh venv and run the test suite against it.
+#
+#   tools/check_floors.sh [VENV_DIR] [pytest args...]     (default venv: .venv-floors)
+#
+# Needs network access to the package index (a full torch wheel: several GB, a few minutes) and uv
+# (pip install uv). Prints the resolved versions before the tests.
+set -euo pipefail
+export NO_ALBUMENTATIONS_UPDATE=1   # no update check over the network during the tests
+cd "$(dirname "$0")/.."
+venv="${1:-.venv-floors}"
+shift || true
+command -v uv >/dev/null || python -m pip install uv
+rm -rf "$venv"
+uv venv --python "${FLOORS_PYTHON:-python3}" "$venv"
+VIRTUAL_ENV="$PWD/$venv" uv pip install --python "$venv/bin/python" --resolution lowest-direct -e ".[test]"
+echo "== resolved (lowest allowed) versions =="
+uv pip list --python "$venv/bin/python" | grep -iE \
+    '^(torch|torchvision|lightning|torchmetrics|jsonargparse|timm|albumentations|opencv-python-headless|numpy|pandas|pillow|matplotlib|pyyaml|tqdm|pytest|nbclient|nbformat|ipykernel) '
+"$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
