@@ -19,6 +19,8 @@ from leaves.utils.runs import claim_run_dir, find_checkpoint, new_run_dir, run_d
 
 #: Loggers whose folder is `save_dir/name/version`: pointed at the run folder so their files sit beside the rest.
 _FOLDER_LOGGERS = ("CSVLogger", "TensorBoardLogger")
+#: Loggers with a local `save_dir` of their own (W&B's offline files and run cache): put in the run folder.
+_SAVE_DIR_LOGGERS = ("WandbLogger",)
 
 
 def _entries(value: object) -> list[Namespace]:
@@ -39,6 +41,8 @@ def place_run(trainer_cfg: Namespace, run_dir: Path) -> None:
             logger.init_args.save_dir = str(run_dir.parent)
             logger.init_args.name = ""
             logger.init_args.version = run_dir.name
+        elif logger.class_path.endswith(_SAVE_DIR_LOGGERS) and logger.init_args.get("save_dir") in (None, "."):
+            logger.init_args.save_dir = str(run_dir)
 
 
 class LeavesCLI(LightningCLI):
