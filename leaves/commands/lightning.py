@@ -109,12 +109,17 @@ class LeavesCLI(LightningCLI):
             find_lr(self.trainer, self.model, self.datamodule, self.config.fit.lr_find_steps)
 
 
-def build_cli(args: list[str], subcommand: Optional[str] = None, default_config: Optional[Path] = DEFAULT) -> LeavesCLI:
+def build_cli(
+    args: list[str],
+    subcommand: Optional[str] = None,
+    default_config: Optional[Path] = DEFAULT,
+    cli_class: type[LeavesCLI] = LeavesCLI,
+) -> LeavesCLI:
     """The CLI for `subcommand` (fit, validate, predict), run; or, with no subcommand, a fit's
     objects only, not run (leaves kfold drives the fits itself)."""
     files = {"default_config_files": [str(default_config)]} if default_config else {}
     run = subcommand is not None
-    return LeavesCLI(
+    return cli_class(
         LeavesModule,
         LeavesDataModule,
         trainer_class=LeavesTrainer,
@@ -128,11 +133,14 @@ def build_cli(args: list[str], subcommand: Optional[str] = None, default_config:
 
 
 def run_lightning(
-    subcommand: str, default_config: Optional[Path] = DEFAULT, args: Optional[list[str]] = None
+    subcommand: str,
+    default_config: Optional[Path] = DEFAULT,
+    args: Optional[list[str]] = None,
+    cli_class: type[LeavesCLI] = LeavesCLI,
 ) -> LeavesCLI:
     """Run one LightningCLI subcommand (fit, validate, predict) with `default_config` loaded first."""
     try:
-        return build_cli(list(args or []), subcommand, default_config)
+        return build_cli(list(args or []), subcommand, default_config, cli_class)
     except SIGTERMException as stop:
         # Lightning exits with status 0 on SIGTERM (and, through InterruptCheckpoint, Ctrl-C): a stopped fit must
         # not look finished to `leaves fit && leaves predict` or to a job scheduler.
