@@ -17,5 +17,8 @@ uv venv --python "${FLOORS_PYTHON:-python3}" "$venv"
 VIRTUAL_ENV="$PWD/$venv" uv pip install --python "$venv/bin/python" --resolution lowest-direct -e ".[test]"
 echo "== resolved (lowest allowed) versions =="
 uv pip list --python "$venv/bin/python" | grep -iE \
-    '^(torch|torchvision|lightning|torchmetrics|jsonargparse|timm|albumentations|opencv-python-headless|numpy|pandas|pillow|matplotlib|pyyaml|tqdm|pytest|nbclient|nbformat|ipykernel) '
-"$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+    '^(torch|torchvision|lightning|torchmetrics|jsonargparse|timm|albumentations|opencv-python-headless|numpy|pandas|pillow|matplotlib|pyyaml|tqdm|safetensors|pytest|nbclient|nbformat|ipykernel) '
+# The tests check Ctrl-C handling: restore Python's SIGINT handler, which a background job inherits as ignored.
+"$venv/bin/python" -c 'import signal, sys, pytest
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", *sys.argv[1:]]))' "$@"
