@@ -18,7 +18,7 @@ if [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ]; then
     exit 1
 fi
 rm -rf "$venv"
-uv venv --python "${FLOORS_PYTHON:-python}" "$venv"
+uv venv --seed --python "${FLOORS_PYTHON:-python}" "$venv"   # --seed: pip and setuptools, for the packaging test
 uv pip install --python "$venv/bin/python" --resolution lowest-direct -e ".[test]"
 echo "== resolved (lowest allowed) versions =="
 uv pip list --python "$venv/bin/python" | grep -iE \

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
+from leaves.errors import ConfigError
 from leaves.models.net import check_arch, pretrained_net, save_weights
 
 
@@ -26,13 +28,15 @@ class Architecture:
     arch: str = "resnet50d"
 
 
-def weights(*, out: str, model: Architecture = Architecture()) -> Path:
+def weights(out: Optional[str] = None, model: Architecture = Architecture()) -> Path:
     """Download timm's pretrained weights for --model.arch (needs internet) and save them into OUT.
 
     Args:
-        out: the file to write: NAME.safetensors (or NAME.pth); never overwritten.
+        out: the file to write: NAME.safetensors (or NAME.pth); never overwritten (required).
         model: the architecture, spelled as for leaves fit.
     """
+    if not out:  # an option rather than a positional, so the command reads like the others
+        raise ConfigError("--out is required: the file to write, e.g. --out resnet50d.safetensors")
     check_arch(model.arch)
     if Path(out).exists():
         raise FileExistsError(f"{out} already exists; choose another --out")
