@@ -22,7 +22,7 @@ uv venv --seed --python "${FLOORS_PYTHON:-python}" "$venv"   # --seed: pip and s
 uv pip install --python "$venv/bin/python" --resolution lowest-direct -e ".[test]"
 echo "== resolved (lowest allowed) versions =="
 uv pip list --python "$venv/bin/python" | grep -iE \
-    '^(torch|torchvision|lightning|torchmetrics|jsonargparse|timm|albumentations|opencv-python-headless|numpy|pandas|pillow|matplotlib|pyyaml|tqdm|safetensors|pytest|nbclient|nbformat|ipykernel) '
+    '^(torch|torchvision|lightning|torchmetrics|jsonargparse|timm|albumentations|opencv-python-headless|numpy|pandas|pillow|matplotlib|pyyaml|tqdm|safetensors|pytest|nbclient|nbformat|ipykernel|tensorboard) '
 # The tests check Ctrl-C handling: restore Python's SIGINT handler, which a background job inherits as ignored.
 "$venv/bin/python" -c 'import signal, sys, pytest
 signal.signal(signal.SIGINT, signal.default_int_handler)
