@@ -8,8 +8,10 @@ import pytest
 import torch
 import yaml
 from conftest import TINY
+from jsonargparse import Namespace
 
 from leaves.commands.lightning import run_lightning
+from leaves.commands.precision import resolve_precision
 from leaves.configs import CONFIGS
 from leaves.utils.hardware import auto_precision
 
@@ -50,3 +52,14 @@ def test_the_gpu_configs_choose_precision_automatically_and_benchmark_cudnn(pres
     trainer = yaml.safe_load(Path(CONFIGS / f"{preset}.yaml").read_text())["trainer"]
     assert trainer["precision"] == "auto"  # bf16-mixed, or 16-mixed on T4/P100
     assert trainer["benchmark"] is True  # fixed-size images: cuDNN picks its fastest kernels once
+
+
+def test_on_a_t4_the_choice_and_its_reason_are_printed(monkeypatch, caplog) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: (7, 5))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Tesla T4")
+    trainer = Namespace(precision="auto", accelerator="auto")
+    with caplog.at_level("INFO"):
+        resolve_precision(trainer)
+    assert trainer.precision == "16-mixed"
+    assert "using 16-mixed (Tesla T4, compute capability 7.5, has no native bf16)" in caplog.text
