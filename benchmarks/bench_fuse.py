@@ -9,7 +9,7 @@ import statistics
 import time
 
 import torch
-from jsonargparse import auto_cli
+from jsonargparse import CLI  # CLI, not auto_cli (jsonargparse >= 4.33): the declared floor is older
 
 from leaves.models import create_net, fuse_bn
 
@@ -53,4 +53,4 @@ def benchmark_fusion(
 
 
 if __name__ == "__main__":
-    auto_cli(benchmark_fusion)
+    CLI(benchmark_fusion)

@@ -162,6 +162,6 @@ def run_study(
 
 
 if __name__ == "__main__":
-    from jsonargparse import auto_cli
+    from jsonargparse import CLI  # CLI, not auto_cli (jsonargparse >= 4.33): the declared floor is older
 
-    auto_cli(run_study)
+    CLI(run_study)

@@ -1,7 +1,8 @@
 """leaves: a PyTorch Lightning pipeline for Kaggle's Classify Leaves, from data to a checked submission.
 
 The public API is small: the DataModule, the LightningModule, the scratch
-BatchNorm and the entry points. Everything else lives in the sub-packages,
+BatchNorm and the entry points (`leaves.fit` and `leaves.predict` for notebooks).
+Everything else lives in the sub-packages,
 one per layer (see the README's "Architecture"):
 
     leaves.data        CSVs, checks, decoding, cache, augmentation, splits, the DataModule, demo data
@@ -31,6 +32,8 @@ _PUBLIC = {
     "LeavesDataModule": "leaves.data.datamodule",
     "LeavesModule": "leaves.models.module",
     "BatchNorm": "leaves.models.batchnorm",
+    "fit": "leaves.commands.api",
+    "predict": "leaves.commands.api",
     "main": "leaves.commands",
     "run": "leaves.commands",
     "LeavesError": "leaves.errors",

@@ -117,7 +117,10 @@ def test_training_poses_are_exactly_the_eight_symmetries_of_the_square() -> None
     assert seen == symmetries
 
 
-def test_loader_workers_augment_independently_and_reproducibly() -> None:
+@pytest.mark.parametrize("lightning_worker_seeds", [False, True], ids=["torch", "seed_everything(workers=True)"])
+def test_loader_workers_augment_independently_and_reproducibly(lightning_worker_seeds, monkeypatch) -> None:
+    # Lightning's worker seeds share their low 32 bits across runs for worker 0: the whole seed must be used.
+    monkeypatch.setenv("PL_SEED_WORKERS", "1" if lightning_worker_seeds else "0")
     image = np.asarray(_photo(32, 32))
     dataset = LeavesDataset([image] * 8, np.zeros(8, dtype=np.int64), ProcessSeeded(train_transform(16, "light")))
 

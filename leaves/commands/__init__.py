@@ -1,6 +1,6 @@
 """`leaves`: one command for everything a competitor runs.
 
-    leaves fit | validate | predict | kfold | ensemble | check | report | precise-bn | download | submit
+    leaves fit | validate | predict | kfold | ensemble | check | report | precise-bn | weights | download | submit
 
 Each subcommand's module is imported only when it runs, so `leaves --help`
 answers at once. Every subcommand goes through `leaves.commands.runner`.
@@ -27,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "leaves.commands.precise_bn",
         "precise_bn_checkpoint",
         "recompute BN statistics into a new checkpoint",
+    ),
+    "weights": (
+        "leaves.commands.weights",
+        "weights",
+        "save timm's pretrained weights to a file, for offline notebooks",
     ),
     "download": ("leaves.commands.kaggle", "download", "download and verify the competition (kaggle extra)"),
     "submit": ("leaves.commands.kaggle", "submit_file", "check submission.csv, then submit it (kaggle extra)"),

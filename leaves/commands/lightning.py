@@ -12,6 +12,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from leaves.commands.as_trained import apply_input_settings
 from leaves.commands.lr_find import find_lr
+from leaves.commands.precision import LeavesTrainer, resolve_precision
 from leaves.configs import DEFAULT, resolve_config_args
 from leaves.data.datamodule import LeavesDataModule
 from leaves.inference.selfcheck import check_before_predict, report_self_check
@@ -20,6 +21,8 @@ from leaves.utils.runs import claim_run_dir, find_checkpoint, new_run_dir, run_d
 
 #: Loggers whose folder is `save_dir/name/version`: pointed at the run folder so their files sit beside the rest.
 _FOLDER_LOGGERS = ("CSVLogger", "TensorBoardLogger")
+#: Loggers with a local `save_dir` of their own (W&B's offline files and run cache): put in the run folder.
+_SAVE_DIR_LOGGERS = ("WandbLogger",)
 
 
 def _entries(value: object) -> list[Namespace]:
@@ -42,6 +45,8 @@ def place_run(trainer_cfg: Namespace, run_dir: Path) -> None:
             # version_N as the number N: the progress bar then shows "v_num=N", not the name's last letters.
             number = run_dir.name.removeprefix("version_")
             logger.init_args.version = int(number) if number.isdigit() else run_dir.name
+        elif logger.class_path.endswith(_SAVE_DIR_LOGGERS) and logger.init_args.get("save_dir") in (None, "."):
+            logger.init_args.save_dir = str(run_dir)
 
 
 class LeavesCLI(LightningCLI):
@@ -114,6 +119,7 @@ class LeavesCLI(LightningCLI):
         if cfg.get("ckpt_path"):
             # The checkpoint holds the trained weights: never fetch pretrained ones again.
             cfg.model.pretrained = False
+        resolve_precision(cfg.trainer)
 
     def before_predict(self) -> None:
         cfg = self.config.predict
@@ -126,14 +132,20 @@ class LeavesCLI(LightningCLI):
             find_lr(self.trainer, self.model, self.datamodule, self.config.fit.lr_find_steps)
 
 
-def build_cli(args: list[str], subcommand: Optional[str] = None, default_config: Optional[Path] = DEFAULT) -> LeavesCLI:
+def build_cli(
+    args: list[str],
+    subcommand: Optional[str] = None,
+    default_config: Optional[Path] = DEFAULT,
+    cli_class: type[LeavesCLI] = LeavesCLI,
+) -> LeavesCLI:
     """The CLI for `subcommand` (fit, validate, predict), run; or, with no subcommand, a fit's
     objects only, not run (leaves kfold drives the fits itself)."""
     files = {"default_config_files": [str(default_config)]} if default_config else {}
     run = subcommand is not None
-    return LeavesCLI(
+    return cli_class(
         LeavesModule,
         LeavesDataModule,
+        trainer_class=LeavesTrainer,
         args=[subcommand, *resolve_config_args(args)] if run else resolve_config_args(args),
         run=run,
         parser_kwargs={subcommand: files} if run else files,
@@ -144,11 +156,14 @@ def build_cli(args: list[str], subcommand: Optional[str] = None, default_config:
 
 
 def run_lightning(
-    subcommand: str, default_config: Optional[Path] = DEFAULT, args: Optional[list[str]] = None
+    subcommand: str,
+    default_config: Optional[Path] = DEFAULT,
+    args: Optional[list[str]] = None,
+    cli_class: type[LeavesCLI] = LeavesCLI,
 ) -> LeavesCLI:
     """Run one LightningCLI subcommand (fit, validate, predict) with `default_config` loaded first."""
     try:
-        return build_cli(list(args or []), subcommand, default_config)
+        return build_cli(list(args or []), subcommand, default_config, cli_class)
     except SIGTERMException as stop:
         # Lightning exits with status 0 on SIGTERM (and, through InterruptCheckpoint, Ctrl-C): a stopped fit must
         # not look finished to `leaves fit && leaves predict` or to a job scheduler.

@@ -23,6 +23,7 @@ from leaves.data.cache import image_cache
 from leaves.data.check import BadImages, usable_rows
 from leaves.data.demo import generate_demo
 from leaves.data.images import ImageFiles
+from leaves.data.places import cache_folder
 from leaves.data.seeding import ProcessSeeded
 from leaves.data.splits import fold_split, stratified_split
 from leaves.data.table import class_names_of, drop_duplicates, encode, read_table
@@ -82,7 +83,8 @@ class LeavesDataModule(L.LightningDataModule):
         cache: decode each CSV's images once into a uint8 memory-mapped array
             at `image_size` (`leaves.data.cache`) and read that instead of the JPEGs;
             rebuilt automatically whenever the CSV, an image or the size changes.
-        cache_dir: where the cache lives; unset means `cache/` in the data folder.
+        cache_dir: where the cache lives; unset means `cache/` in the data folder, or, when that folder
+            is read-only, `cache/` in the working folder (the run says where).
         num_folds: split train.csv into this many seeded stratified folds and
             validate on fold `fold` (instead of `val_fraction`); see scripts/kfold.py.
         fold: the validation fold, 0..num_folds-1.
@@ -115,7 +117,7 @@ class LeavesDataModule(L.LightningDataModule):
         self.seed = seed
         self.augment = augment
         self.cache = cache
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.root / "cache"
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.bad_images = bad_images
         self.num_folds = num_folds
         self.fold = fold
@@ -170,6 +172,13 @@ class LeavesDataModule(L.LightningDataModule):
         if not self.cache:
             return files
         return image_cache(files, self.root / csv_name, self.cache_dir, self.num_workers)
+
+    @property
+    def cache_dir(self) -> Path:
+        """The cache folder, decided on first use (a read-only data folder moves it: `leaves.data.places`)."""
+        if self._cache_dir is None:
+            self._cache_dir = cache_folder(self.root, None)
+        return self._cache_dir
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate"):

@@ -31,7 +31,8 @@ class ProcessSeeded:
         if self._seeded_in != os.getpid():
             # One generator shared by all transforms: Compose.set_random_seed would give
             # each transform the same seed, so both flips would always fire together.
-            seed = torch.initial_seed() % 2**32
+            # All 64 bits: Lightning's worker seeds (torch <= 2.3 keeps them as given) can share their low 32.
+            seed = torch.initial_seed()
             self.transform.set_random_state(np.random.default_rng(seed), random.Random(seed))
             self._seeded_in = os.getpid()
         return self.transform(**data)

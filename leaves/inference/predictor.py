@@ -13,6 +13,8 @@ from typing import Any, Optional
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from leaves.utils.hardware import auto_precision
+
 
 def predict_trainer(
     accelerator: str = "auto",
@@ -21,7 +23,10 @@ def predict_trainer(
     callbacks: Optional[Sequence[Callback]] = None,
     progress_bar: bool = False,
 ) -> L.Trainer:
-    """A single-device Trainer for `predict` only; `precision` None means full float32."""
+    """A single-device Trainer for `predict` only; `precision` None means full float32, "auto" what fits the
+    device (`leaves.utils.hardware.auto_precision`)."""
+    if precision == "auto":
+        precision = auto_precision(accelerator)
     return L.Trainer(
         accelerator=accelerator,
         devices=devices,

@@ -21,21 +21,17 @@ from leaves.utils.atomic import atomic_file
 
 
 def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _figure(**kwargs: Any) -> Any:
+    """A matplotlib Figure outside pyplot: no backend switch, so a notebook's own inline plots keep working,
+    and no pyplot import in an IPython kernel (matplotlib 3.7 + IPython 9 fail there)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def curves_figure(history: pd.DataFrame, best_epoch: Optional[int]) -> Optional[str]:
@@ -51,16 +47,15 @@ def save_curves(history: pd.DataFrame, path: Path, best_epoch: Optional[int] = N
         return
     with atomic_file(path) as f:
         fig.savefig(f, format="png")
-    _pyplot().close(fig)
 
 
 def _curves(history: pd.DataFrame, best_epoch: Optional[int]) -> Any:
     if history.empty:
         return None
-    plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=100)
+    fig = _figure(figsize=(12, 3.6), dpi=100)
+    axes = fig.subplots(1, 3)
     lr_columns = [c for c in history.columns if c == "lr" or c.startswith("lr-")]
     panels = (
         ("loss", ["train_loss", "val_loss"]),
@@ -96,14 +91,14 @@ def matrix_figure(confmat: torch.Tensor, classes: list[int], class_names: list[s
     """Counts among `classes` (true rows, predicted columns) plus a column for every other prediction."""
     if not classes:
         return None
-    plt = _pyplot()
     index = torch.tensor(classes)
     sub = confmat[index][:, index]
     other = confmat[index].sum(dim=1) - sub.sum(dim=1)
     counts = torch.cat([sub, other[:, None]], dim=1).numpy()
     names = [class_names[c] for c in classes]
     n = len(classes)
-    fig, ax = plt.subplots(figsize=(2.5 + 0.45 * (n + 1), 2 + 0.4 * n), dpi=100)
+    fig = _figure(figsize=(2.5 + 0.45 * (n + 1), 2 + 0.4 * n), dpi=100)
+    ax = fig.subplots()
     ax.imshow(counts / counts.sum(axis=1, keepdims=True).clip(min=1), cmap="Blues", vmin=0, vmax=1)
     for (i, j), value in np.ndenumerate(counts):
         if value:

@@ -59,9 +59,33 @@ def matrix_classes(pairs: pd.DataFrame, limit: int) -> list[int]:
     return chosen
 
 
+def curves_history(checkpoint: dict[str, Any]) -> list[dict[str, float]]:
+    """The LearningCurves callback's per-epoch history stored in a checkpoint (empty if none)."""
+    for key, state in checkpoint.get("callbacks", {}).items():
+        if key.startswith("LearningCurves") and state.get("history"):
+            return list(state["history"])
+    return []
+
+
 def load_history(run_dir: Path, checkpoint: dict[str, Any]) -> pd.DataFrame:
-    """Per-epoch metrics (epoch 1-based): the CSV logger's metrics.csv, else the LearningCurves history."""
-    csv = run_dir / "metrics.csv"
+    """Per-epoch metrics (epoch 1-based), from the run's own record whatever loggers it had.
+
+    The source is the LearningCurves history in the run's `last.ckpt` (saved
+    every epoch, so it holds them all), else in `checkpoint`; the CSV logger's
+    `metrics.csv` only for a run that has neither (older runs).
+    """
+    last = run_dir / "checkpoints" / "last.ckpt"
+    sources = [checkpoint]
+    if last.is_file():
+        sources.insert(0, torch.load(last, map_location="cpu", weights_only=False, mmap=True))
+    for source in sources:
+        history = curves_history(source)
+        if history:
+            return pd.DataFrame(history).assign(epoch=lambda t: t["epoch"].astype(int) + 1)
+    return _csv_history(run_dir / "metrics.csv")
+
+
+def _csv_history(csv: Path) -> pd.DataFrame:
     if csv.is_file():
         raw = pd.read_csv(csv)
         if "epoch" in raw:
@@ -74,7 +98,4 @@ def load_history(run_dir: Path, checkpoint: dict[str, Any]) -> pd.DataFrame:
                 .reset_index()
                 .assign(epoch=lambda t: t["epoch"].astype(int) + 1)
             )
-    for key, state in checkpoint.get("callbacks", {}).items():
-        if key.startswith("LearningCurves") and state.get("history"):
-            return pd.DataFrame(state["history"]).assign(epoch=lambda t: t["epoch"].astype(int) + 1)
     return pd.DataFrame({"epoch": []})

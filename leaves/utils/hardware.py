@@ -29,3 +29,25 @@ def describe_hardware(device: torch.device, world_size: int = 1) -> str:
         if world_size > 1:
             what = f"{world_size} processes on {what}"
     return f"{what}; torch {torch.__version__}, {platform.node()}"
+
+
+def uses_cuda(accelerator: object = "auto") -> bool:
+    """Whether a Trainer given `accelerator` ("auto", "gpu", "cuda", "cpu", an Accelerator...) runs on CUDA."""
+    name = str(accelerator).lower()
+    if name in ("auto", "gpu", "cuda"):
+        return torch.cuda.is_available()
+    return "cuda" in name
+
+
+def auto_precision(accelerator: object = "auto") -> str:
+    """The precision `--trainer.precision auto` stands for on this machine.
+
+    bf16-mixed where the GPU computes bf16 natively (compute capability 8.0 and
+    up: A100, L4, H100, RTX 30xx+); 16-mixed on older GPUs (Kaggle's T4 and
+    P100), where bf16 is emulated and slower than float32; 32-true on a CPU,
+    where mixed precision rarely pays and float32 is the reference.
+    """
+    if not uses_cuda(accelerator):
+        return "32-true"
+    major, _ = torch.cuda.get_device_capability()
+    return "bf16-mixed" if major >= 8 else "16-mixed"
