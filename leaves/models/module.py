@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import nullcontext
 from itertools import islice
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import lightning as L
 import torch
@@ -13,13 +13,14 @@ import torch.nn as nn
 from lightning.pytorch.callbacks import Callback
 from timm.loss import SoftTargetCrossEntropy
 from timm.optim import create_optimizer_v2
-from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LinearLR, SequentialLR
 from torchmetrics.classification import MulticlassAccuracy
 
 from leaves.errors import CheckpointError, ConfigError
 from leaves.models.bn_tools import count_batchnorms, fuse_bn, recalibrate_bn
 from leaves.models.ema import EMA
 from leaves.models.finetune import FreezeBackbone, finetune_param_groups
+from leaves.models.init import Init, init_weights
 from leaves.models.mixing import build_mixup
 from leaves.models.net import create_net, load_weights
 from leaves.models.norms import Norm
@@ -42,6 +43,9 @@ class LeavesModule(L.LightningModule):
             cache) or a path to a local weights file.
         norm: normalisation layer (batch, scratch, group, layer, instance, none).
         norm_groups: groups for `norm: group`.
+        init: weight initialisation of a network trained from scratch: default
+            (timm's) or xavier (d2l's `init_cnn`: xavier_uniform on Conv2d and
+            Linear weights); pretrained weights and checkpoints replace it.
         drop_rate: dropout before the classifier.
         drop_path_rate: stochastic depth.
         optimizer: a timm optimizer name (adamw, sgd, momentum, lamb...);
@@ -49,7 +53,9 @@ class LeavesModule(L.LightningModule):
         lr: peak learning rate, reached after the warmup.
         weight_decay: decoupled for adamw, L2 for sgd.
         momentum: for SGD-style optimizers.
-        warmup_epochs: linear warmup, then cosine decay to zero over the run.
+        warmup_epochs: linear warmup, then `lr_schedule` over the rest of the run.
+        lr_schedule: cosine (decay to zero at the end of the run) or constant
+            (the d2l course's plain SGD keeps its learning rate).
         label_smoothing: for the cross-entropy loss.
         channels_last: NHWC memory layout; faster with mixed precision on GPUs.
         precise_bn_batches: before every validation, recompute the BatchNorm
@@ -80,6 +86,7 @@ class LeavesModule(L.LightningModule):
         pretrained: Union[bool, str] = False,
         norm: Norm = "batch",
         norm_groups: int = 32,
+        init: Init = "default",
         drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
         optimizer: str = "adamw",
@@ -87,6 +94,7 @@ class LeavesModule(L.LightningModule):
         weight_decay: float = 0.05,
         momentum: float = 0.9,
         warmup_epochs: float = 1.0,
+        lr_schedule: Literal["cosine", "constant"] = "cosine",
         label_smoothing: float = 0.1,
         channels_last: bool = False,
         precise_bn_batches: int = 0,
@@ -121,6 +129,7 @@ class LeavesModule(L.LightningModule):
         self.hparams.class_names = list(class_names)  # saved with the checkpoint from here on
         hp = self.hparams
         self.net = create_net(hp.arch, len(class_names), hp.norm, hp.norm_groups, hp.drop_rate, hp.drop_path_rate)
+        init_weights(self.net, hp.get("init", "default"))
         cfg = self.net.pretrained_cfg
         self.register_buffer("mean", torch.tensor(cfg["mean"]).view(1, 3, 1, 1) * 255, persistent=False)
         self.register_buffer("std", torch.tensor(cfg["std"]).view(1, 3, 1, 1) * 255, persistent=False)
@@ -275,7 +284,10 @@ class LeavesModule(L.LightningModule):
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         epochs = max(self.trainer.max_epochs or 1, 1)
         warmup = min(int(round(hp.warmup_epochs * total / epochs)), total - 1)
-        cosine = CosineAnnealingLR(optimizer, T_max=max(total - warmup, 1))
+        if hp.get("lr_schedule", "cosine") == "constant":
+            cosine = ConstantLR(optimizer, factor=1.0, total_iters=0)
+        else:
+            cosine = CosineAnnealingLR(optimizer, T_max=max(total - warmup, 1))
         if warmup > 0:
             ramp = LinearLR(optimizer, start_factor=1e-2, total_iters=warmup)
             scheduler = SequentialLR(optimizer, [ramp, cosine], milestones=[warmup])
