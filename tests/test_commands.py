@@ -14,7 +14,19 @@ from conftest import TINY as TINY_OPTIONS
 from leaves.commands import COMMANDS, main, run
 from leaves.configs import config_path, presets
 
-SUBCOMMANDS = ["fit", "validate", "predict", "kfold", "ensemble", "check", "report", "precise-bn", "download", "submit"]
+SUBCOMMANDS = [
+    "fit",
+    "validate",
+    "predict",
+    "kfold",
+    "recipes",
+    "ensemble",
+    "check",
+    "report",
+    "precise-bn",
+    "download",
+    "submit",
+]
 TINY = [*TINY_OPTIONS, "--trainer.max_epochs=1"]
 
 
