@@ -10,6 +10,7 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from leaves.callbacks.budget import TimeBudget, parse_budget
 from leaves.commands.lr_find import find_lr
 from leaves.configs import DEFAULT, resolve_config_args
 from leaves.data.datamodule import LeavesDataModule
@@ -69,12 +70,21 @@ class LeavesCLI(LightningCLI):
             help="fit: run Lightning's learning-rate range test first and train with its suggestion",
         )
         parser.add_argument("--lr_find_steps", type=int, default=100, help="fit: steps of the range test")
+        parser.add_argument(
+            "--budget",
+            type=Optional[str],
+            default=None,
+            help="fit: train for this long (45m, 90s, 1h30m or seconds) instead of trainer.max_epochs: the step "
+            "time is measured first and the warmup + cosine schedule planned to end when the time is up",
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         self.config = parser.parse_args(args)
         sub = self.config.get("subcommand")
         cfg = self.config[sub] if sub else self.config  # no subcommand: run=False (leaves kfold)
         ckpt = cfg.get("ckpt_path")
+        if cfg.get("budget"):
+            parse_budget(cfg.budget)  # a malformed budget is refused before anything is built
         if sub in ("predict", "validate"):
             if ckpt in (None, "best", "last"):
                 found = find_checkpoint(cfg.runs_dir, ckpt or "best")
@@ -99,6 +109,8 @@ class LeavesCLI(LightningCLI):
             cfg.model.pretrained = False
 
     def before_fit(self) -> None:
+        if self.config.fit.get("budget"):
+            self.trainer.callbacks.insert(0, TimeBudget(self.config.fit.budget))
         if self.config.fit.lr_find:
             find_lr(self.trainer, self.model, self.datamodule, self.config.fit.lr_find_steps)
 

@@ -13,7 +13,7 @@ import torch.nn as nn
 from lightning.pytorch.callbacks import Callback
 from timm.loss import SoftTargetCrossEntropy
 from timm.optim import create_optimizer_v2
-from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LinearLR, SequentialLR
+from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics.classification import MulticlassAccuracy
 
 from leaves.errors import CheckpointError, ConfigError
@@ -24,6 +24,7 @@ from leaves.models.init import Init, init_weights
 from leaves.models.mixing import build_mixup
 from leaves.models.net import create_net, load_weights
 from leaves.models.norms import Norm
+from leaves.models.schedule import WarmupCosine
 from leaves.models.tta import View, check_views, tta_probs
 
 
@@ -117,6 +118,7 @@ class LeavesModule(L.LightningModule):
         self.loss = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.mix_loss = SoftTargetCrossEntropy()
         self.mixup = None
+        self.schedule: Optional[WarmupCosine] = None  # set by configure_optimizers
         self.tta = check_views(tta)
         if class_names is not None:
             self._build(class_names)
@@ -284,13 +286,10 @@ class LeavesModule(L.LightningModule):
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         epochs = max(self.trainer.max_epochs or 1, 1)
         warmup = min(int(round(hp.warmup_epochs * total / epochs)), total - 1)
-        if hp.get("lr_schedule", "cosine") == "constant":
-            cosine = ConstantLR(optimizer, factor=1.0, total_iters=0)
-        else:
-            cosine = CosineAnnealingLR(optimizer, T_max=max(total - warmup, 1))
-        if warmup > 0:
-            ramp = LinearLR(optimizer, start_factor=1e-2, total_iters=warmup)
-            scheduler = SequentialLR(optimizer, [ramp, cosine], milestones=[warmup])
-        else:
-            scheduler = cosine
+        self.schedule = WarmupCosine(warmup, total, constant=hp.get("lr_schedule", "cosine") == "constant")
+        scheduler = LambdaLR(optimizer, self.schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def plan_steps(self, total: int) -> None:
+        """Make the learning-rate schedule end after `total` optimizer steps (a time budget re-plans the run)."""
+        self.schedule.total = total
