@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch.nn as nn
 from conftest import TINY
@@ -70,3 +71,15 @@ def test_recipes_trains_scores_against_answers_and_resumes(tmp_path: Path, leave
     again = run("recipes", args)  # every (recipe, seed) is done: nothing is trained again
     assert again.drop(columns=["fit_min", "cpu_min"]).equals(table.drop(columns=["fit_min", "cpu_min"]))
     assert len(pd.read_csv(tmp_path / "recipes.csv")) == 4, "each run appends its rows"
+
+
+def test_the_default_augmentation_keeps_the_whole_leaf_in_one_of_the_8_symmetries() -> None:
+    image = np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    symmetries = [np.rot90(m, k) for m in (image, image.transpose(1, 0, 2)) for k in range(4)]
+    seen = set()
+    for _ in range(40):
+        out = train_transform(16, "flips")(image=image)["image"].permute(1, 2, 0).numpy()
+        matches = [i for i, s in enumerate(symmetries) if np.array_equal(out, s)]
+        assert matches, "no crop, no rescale, no aspect change: only flips and quarter turns"
+        seen.add(matches[0])
+    assert len(seen) == 8
