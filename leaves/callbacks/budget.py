@@ -6,8 +6,8 @@ learning-rate schedule (warmup, cosine) ends exactly when the budget does:
 1. the first steps give the time of one optimizer step (the very first ones,
    which wait for the loader workers and warm caches, are left out); a first
    plan estimates a validation as a third of a step per validation batch;
-2. the first epoch's end gives the real cost of a validation and its
-   checkpoints, and the plan is made again with it.
+2. every epoch's end gives the real cost of an epoch with its validation and
+   checkpoints, and the plan is made again with it (logged when it changes).
 
 A plan is whole epochs (validated and checkpointed as usual) when at least one
 fits, else as many steps as fit with one validation at the end. Under DDP rank
@@ -49,7 +49,8 @@ class TimeBudget(Callback):
         budget: the fit's time, as `parse_budget` reads it; counted from the start of the fit.
         measure_steps: optimizer steps timed for the first plan (fewer if an epoch is shorter).
         skip_steps: first steps left out of the timing (loader start-up, warm-up).
-        reserve: fraction of the budget kept for the end of the fit (the run report, the last checkpoint).
+        reserve: fraction of the budget kept for the end of the fit (the last checkpoint); one validation's
+            time is kept too, for the run report.
     """
 
     def __init__(self, budget: str, measure_steps: int = 10, skip_steps: int = 2, reserve: float = 0.05) -> None:
@@ -65,7 +66,7 @@ class TimeBudget(Callback):
         self._timing_start: Optional[float] = None
         self._timed_from = 0
         self._epoch_train_end = 0.0
-        self._refined = False
+        self._epoch_started = 0.0
         self._first_step = 0
         self.elapsed: Optional[float] = None  # seconds the fit took, once it ended
 
@@ -101,14 +102,19 @@ class TimeBudget(Callback):
             trainer.should_stop = True  # a plan shorter than an epoch: validate now and end
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # The previous epoch's validation and checkpoints ended just now: time them once, and plan again.
-        if self.step_seconds is not None and not self._refined and trainer.current_epoch > 0:
-            self._refined = True
-            self._plan(trainer, pl_module, validation=time.perf_counter() - self._epoch_train_end, measured=True)
+        # The previous epoch (training, validation, checkpoints) ended just now: plan again with its real cost,
+        # every epoch, so the plan follows a machine whose speed changes.
+        now = time.perf_counter()
+        if self.step_seconds is not None and trainer.current_epoch > 0 and self._epoch_started:
+            epoch_seconds = now - self._epoch_started
+            validation = max(epoch_seconds - trainer.num_training_batches * self.step_seconds, 0.0)
+            self._plan(trainer, pl_module, validation=validation, measured=True)
+        self._epoch_started = now
 
     def _plan(self, trainer: L.Trainer, pl_module: L.LightningModule, validation: float, measured: bool) -> None:
         per_epoch = trainer.num_training_batches
-        left = self.seconds * (1 - self.reserve) - (time.perf_counter() - self._start)
+        # Kept back: a share of the budget, and one validation's time for the run report at the end.
+        left = self.seconds * (1 - self.reserve) - validation - (time.perf_counter() - self._start)
         done = trainer.global_step
         # Whole epochs counted from the start of the current one, each validated; if not even one fits,
         # as many steps as fit before one last validation.
@@ -120,14 +126,16 @@ class TimeBudget(Callback):
             total = done + max(int((left - validation) // self.step_seconds), 1)
         total = int(trainer.strategy.broadcast(total, src=0))
         step_seconds = trainer.strategy.broadcast(self.step_seconds, src=0)
+        changed = total != self.planned_steps
         self.planned_steps, self.validation_seconds = total, validation
         trainer.fit_loop.epoch_loop.max_steps = total
         trainer.fit_loop.max_epochs = math.ceil(total / per_epoch)
         pl_module.plan_steps(total)
-        rank_zero_info(
-            f"budget {self.text}: measured {step_seconds:.3f} s/step, {validation:.1f} s per validation"
-            f"{'' if measured else ' (estimated)'} -> {total / per_epoch:.2f} epochs / {total} steps"
-        )
+        if changed:
+            rank_zero_info(
+                f"budget {self.text}: measured {step_seconds:.3f} s/step, {validation:.1f} s per validation"
+                f"{'' if measured else ' (estimated)'} -> {total / per_epoch:.2f} epochs / {total} steps"
+            )
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage == "fit" and self._start:
