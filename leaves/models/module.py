@@ -32,6 +32,20 @@ def _few(names: list[str], n: int = 5) -> str:
     return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
 
 
+def _as_lambda_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A scheduler state of a checkpoint from before `WarmupCosine` (CosineAnnealingLR, or a SequentialLR
+    of LinearLR and CosineAnnealingLR) as the LambdaLR state that resumes it at the same step."""
+    if "lr_lambdas" in state or "last_epoch" not in state:
+        return state
+    base_lrs = state.get("base_lrs") or state.get("_schedulers", [{}])[0].get("base_lrs", [])
+    return {
+        "last_epoch": state["last_epoch"],
+        "base_lrs": base_lrs,
+        "_last_lr": state.get("_last_lr", base_lrs),
+        "lr_lambdas": [None] * len(base_lrs),
+    }
+
+
 class LeavesModule(L.LightningModule):
     """A timm ResNet-family classifier for the leaves.
 
@@ -189,6 +203,7 @@ class LeavesModule(L.LightningModule):
         """Refuse a checkpoint of another network or class list before its weights are loaded,
         with a message that says what differs instead of a list of mismatched tensor shapes."""
         saved = checkpoint.get("hyper_parameters", {})
+        checkpoint["lr_schedulers"] = [_as_lambda_state(state) for state in checkpoint.get("lr_schedulers", [])]
         source = (self._trainer.ckpt_path if self._trainer is not None else None) or "the checkpoint"
         for key in ("arch", "norm"):
             if key in saved and saved[key] != self.hparams[key]:
