@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "validate",
     "predict",
     "kfold",
+    "recipes",
     "ensemble",
     "check",
     "report",

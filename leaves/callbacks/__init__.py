@@ -1,6 +1,7 @@
 """Side concerns of a fit, as Lightning callbacks: safe checkpoints, stopping on a NaN loss,
 learning curves, throughput and the run report."""
 
+from leaves.callbacks.budget import TimeBudget
 from leaves.callbacks.checkpoints import AtomicCheckpointIO, InterruptCheckpoint
 from leaves.callbacks.curves import LearningCurves
 from leaves.callbacks.finite import StopOnNonFiniteLoss
@@ -14,4 +15,5 @@ __all__ = [
     "RunReport",
     "StopOnNonFiniteLoss",
     "Throughput",
+    "TimeBudget",
 ]

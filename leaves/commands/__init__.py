@@ -1,6 +1,7 @@
 """`leaves`: one command for everything a competitor runs.
 
-    leaves fit | validate | predict | kfold | ensemble | check | report | precise-bn | weights | download | submit
+    leaves fit | validate | predict | kfold | recipes | ensemble | check | report | precise-bn
+    leaves weights | download | submit
 
 Each subcommand's module is imported only when it runs, so `leaves --help`
 answers at once. Every subcommand goes through `leaves.commands.runner`.
@@ -20,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("leaves.commands.lightning", "run_lightning", "score a checkpoint on its validation split"),
     "predict": ("leaves.commands.lightning", "run_lightning", "predict test.csv into submissions/submission.csv"),
     "kfold": ("leaves.commands.kfold", "run_kfold", "train every fold, out-of-fold probabilities, CV accuracy"),
+    "recipes": ("leaves.commands.recipes", "recipes", "train recipes side by side under one budget, score test.csv"),
     "ensemble": ("leaves.commands.ensemble", "ensemble", "average checkpoints into one submission"),
     "check": ("leaves.commands.check", "check", "check a data folder: CSVs and every image"),
     "report": ("leaves.commands.report", "report", "write the HTML run report of a checkpoint"),

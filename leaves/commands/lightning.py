@@ -10,6 +10,7 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from leaves.callbacks.budget import TimeBudget, parse_budget
 from leaves.commands.as_trained import apply_input_settings
 from leaves.commands.lr_find import find_lr
 from leaves.commands.precision import LeavesTrainer, resolve_precision
@@ -90,12 +91,21 @@ class LeavesCLI(LightningCLI):
         parser.add_argument(
             "--strict", type=bool, default=False, help="predict: a failed self-check is an error; nothing is written"
         )
+        parser.add_argument(
+            "--budget",
+            type=Optional[str],
+            default=None,
+            help="fit: train for this long (45m, 90s, 1h30m or seconds) instead of trainer.max_epochs: the step "
+            "time is measured first and the warmup + cosine schedule planned to end when the time is up",
+        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         self.config = parser.parse_args(args)
         sub = self.config.get("subcommand")
         cfg = self.config[sub] if sub else self.config  # no subcommand: run=False (leaves kfold)
         ckpt = cfg.get("ckpt_path")
+        if cfg.get("budget"):
+            parse_budget(cfg.budget)  # a malformed budget is refused before anything is built
         if sub in ("predict", "validate"):
             if ckpt in (None, "best", "last"):
                 found = find_checkpoint(cfg.runs_dir, ckpt or "best")
@@ -128,6 +138,8 @@ class LeavesCLI(LightningCLI):
             report_self_check(result, cfg.strict)
 
     def before_fit(self) -> None:
+        if self.config.fit.get("budget"):
+            self.trainer.callbacks.insert(0, TimeBudget(self.config.fit.budget))
         if self.config.fit.lr_find:
             find_lr(self.trainer, self.model, self.datamodule, self.config.fit.lr_find_steps)
 

@@ -30,15 +30,19 @@ def eval_transform(image_size: int) -> A.Compose:
     return A.Compose([A.Resize(image_size, image_size), A.ToTensorV2()])
 
 
-def _light(image_size: int) -> list[A.BasicTransform]:
+def _symmetries() -> list[A.BasicTransform]:
     # Random horizontal and vertical flips and a random transpose pick each of the
     # square's 8 symmetries with equal probability.
-    return [
-        A.RandomResizedCrop((image_size, image_size), scale=(0.5, 1.0)),
-        A.HorizontalFlip(),
-        A.VerticalFlip(),
-        Transpose(),
-    ]
+    return [A.HorizontalFlip(), A.VerticalFlip(), Transpose()]
+
+
+def _flips(image_size: int) -> list[A.BasicTransform]:
+    # The whole image, no crop or aspect jitter: a small leaf stays in the frame, a silhouette keeps its shape.
+    return [A.Resize(image_size, image_size), *_symmetries()]
+
+
+def _light(image_size: int) -> list[A.BasicTransform]:
+    return [A.RandomResizedCrop((image_size, image_size), scale=(0.5, 1.0)), *_symmetries()]
 
 
 def _strong(image_size: int) -> list[A.BasicTransform]:
@@ -54,6 +58,7 @@ def _strong(image_size: int) -> list[A.BasicTransform]:
 #: Adding a preset is one entry here; `--data.augment` offers every name.
 AUGMENTS: dict[str, Callable[[int], list[A.BasicTransform]]] = {
     "none": lambda image_size: [A.Resize(image_size, image_size)],
+    "flips": _flips,
     "light": _light,
     "strong": _strong,
 }

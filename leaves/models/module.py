@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import nullcontext
 from itertools import islice
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import lightning as L
 import torch
@@ -13,21 +13,37 @@ import torch.nn as nn
 from lightning.pytorch.callbacks import Callback
 from timm.loss import SoftTargetCrossEntropy
 from timm.optim import create_optimizer_v2
-from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics.classification import MulticlassAccuracy
 
 from leaves.errors import CheckpointError, ConfigError
 from leaves.models.bn_tools import count_batchnorms, fuse_bn, recalibrate_bn
 from leaves.models.ema import EMA
 from leaves.models.finetune import FreezeBackbone, finetune_param_groups
+from leaves.models.init import Init, init_weights
 from leaves.models.mixing import build_mixup
 from leaves.models.net import create_net, load_weights
 from leaves.models.norms import Norm
+from leaves.models.schedule import WarmupCosine
 from leaves.models.tta import View, check_views, tta_probs
 
 
 def _few(names: list[str], n: int = 5) -> str:
     return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
+def _as_lambda_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A scheduler state of a checkpoint from before `WarmupCosine` (CosineAnnealingLR, or a SequentialLR
+    of LinearLR and CosineAnnealingLR) as the LambdaLR state that resumes it at the same step."""
+    if "lr_lambdas" in state or "last_epoch" not in state:
+        return state
+    base_lrs = state.get("base_lrs") or state.get("_schedulers", [{}])[0].get("base_lrs", [])
+    return {
+        "last_epoch": state["last_epoch"],
+        "base_lrs": base_lrs,
+        "_last_lr": state.get("_last_lr", base_lrs),
+        "lr_lambdas": [None] * len(base_lrs),
+    }
 
 
 class LeavesModule(L.LightningModule):
@@ -42,6 +58,9 @@ class LeavesModule(L.LightningModule):
             cache) or a path to a local weights file.
         norm: normalisation layer (batch, scratch, group, layer, instance, none).
         norm_groups: groups for `norm: group`.
+        init: weight initialisation of a network trained from scratch: default
+            (timm's) or xavier (d2l's `init_cnn`: xavier_uniform on Conv2d and
+            Linear weights); pretrained weights and checkpoints replace it.
         drop_rate: dropout before the classifier.
         drop_path_rate: stochastic depth.
         optimizer: a timm optimizer name (adamw, sgd, momentum, lamb...);
@@ -49,7 +68,9 @@ class LeavesModule(L.LightningModule):
         lr: peak learning rate, reached after the warmup.
         weight_decay: decoupled for adamw, L2 for sgd.
         momentum: for SGD-style optimizers.
-        warmup_epochs: linear warmup, then cosine decay to zero over the run.
+        warmup_epochs: linear warmup, then `lr_schedule` over the rest of the run.
+        lr_schedule: cosine (decay to zero at the end of the run) or constant
+            (the d2l course's plain SGD keeps its learning rate).
         label_smoothing: for the cross-entropy loss.
         channels_last: NHWC memory layout; faster with mixed precision on GPUs.
         precise_bn_batches: before every validation, recompute the BatchNorm
@@ -83,6 +104,7 @@ class LeavesModule(L.LightningModule):
         pretrained: Union[bool, str] = False,
         norm: Norm = "batch",
         norm_groups: int = 32,
+        init: Init = "default",
         drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
         optimizer: str = "adamw",
@@ -90,6 +112,7 @@ class LeavesModule(L.LightningModule):
         weight_decay: float = 0.05,
         momentum: float = 0.9,
         warmup_epochs: float = 1.0,
+        lr_schedule: Literal["cosine", "constant"] = "cosine",
         label_smoothing: float = 0.1,
         channels_last: bool = False,
         precise_bn_batches: int = 0,
@@ -114,6 +137,7 @@ class LeavesModule(L.LightningModule):
         self.loss = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.mix_loss = SoftTargetCrossEntropy()
         self.mixup = None
+        self.schedule: Optional[WarmupCosine] = None  # set by configure_optimizers
         self.tta = check_views(tta)
         self._validated_at: Optional[int] = None  # global step of the last validation (not the sanity check)
         if class_names is not None:
@@ -127,6 +151,7 @@ class LeavesModule(L.LightningModule):
         self.hparams.class_names = list(class_names)  # saved with the checkpoint from here on
         hp = self.hparams
         self.net = create_net(hp.arch, len(class_names), hp.norm, hp.norm_groups, hp.drop_rate, hp.drop_path_rate)
+        init_weights(self.net, hp.get("init", "default"))
         cfg = self.net.pretrained_cfg
         # Fixed at the first build and saved with the checkpoint: prediction normalises as training did.
         hp.mean = [float(v) for v in (hp.get("mean") or cfg["mean"])]
@@ -187,6 +212,7 @@ class LeavesModule(L.LightningModule):
         """Refuse a checkpoint of another network or class list before its weights are loaded,
         with a message that says what differs instead of a list of mismatched tensor shapes."""
         saved = checkpoint.get("hyper_parameters", {})
+        checkpoint["lr_schedulers"] = [_as_lambda_state(state) for state in checkpoint.get("lr_schedulers", [])]
         source = (self._trainer.ckpt_path if self._trainer is not None else None) or "the checkpoint"
         for key in ("arch", "norm"):
             if key in saved and saved[key] != self.hparams[key]:
@@ -297,10 +323,10 @@ class LeavesModule(L.LightningModule):
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         epochs = max(self.trainer.max_epochs or 1, 1)
         warmup = min(int(round(hp.warmup_epochs * total / epochs)), total - 1)
-        cosine = CosineAnnealingLR(optimizer, T_max=max(total - warmup, 1))
-        if warmup > 0:
-            ramp = LinearLR(optimizer, start_factor=1e-2, total_iters=warmup)
-            scheduler = SequentialLR(optimizer, [ramp, cosine], milestones=[warmup])
-        else:
-            scheduler = cosine
+        self.schedule = WarmupCosine(warmup, total, constant=hp.get("lr_schedule", "cosine") == "constant")
+        scheduler = LambdaLR(optimizer, self.schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def plan_steps(self, total: int) -> None:
+        """Make the learning-rate schedule end after `total` optimizer steps (a time budget re-plans the run)."""
+        self.schedule.total = total

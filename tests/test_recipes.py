@@ -1,0 +1,85 @@
+"""Recipes: the d2l seed recipe exactly, and `leaves recipes`, which trains recipes side by side
+and scores each through the real predict path."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch.nn as nn
+from conftest import TINY
+
+from leaves.commands import run
+from leaves.commands.lightning import build_cli
+from leaves.data.transforms import eval_transform, train_transform
+from leaves.models.module import LeavesModule
+
+
+def test_the_seed_config_is_the_d2l_recipe(leaves_dir: Path) -> None:
+    cli = build_cli(["--config", "seed", "--data.data_dir", str(leaves_dir)])
+    hp, data = cli.model.hparams, cli.datamodule
+    assert (hp.arch, hp.pretrained, hp.init) == ("resnet18", False, "xavier")
+    assert (hp.optimizer, hp.lr, hp.momentum, hp.weight_decay) == ("momentum", 0.02, 0.0, 0.0), "plain SGD"
+    assert (hp.warmup_epochs, hp.lr_schedule, hp.label_smoothing) == (0, "constant", 0.0)
+    assert (hp.mixup_alpha, hp.cutmix_alpha, hp.ema_decay) == (0.0, 0.0, None)
+    assert (data.image_size, data.batch_size, data.augment, cli.trainer.max_epochs) == (224, 64, "none", 15)
+    names = [type(t).__name__ for t in train_transform(224, "none")]
+    assert names == [type(t).__name__ for t in eval_transform(224)] == ["Resize", "ToTensorV2"], "no augmentation"
+
+
+def test_xavier_init_is_d2l_init_cnn() -> None:
+    def widest(init: str) -> float:
+        model = LeavesModule("resnet10t", class_names=["a", "b"], init=init)
+        convs = [m for m in model.net.modules() if isinstance(m, nn.Conv2d)]
+        return max(m.weight.abs().max().item() / _xavier_bound(m) for m in convs)
+
+    assert widest("xavier") <= 1.0, "every Conv2d weight inside xavier_uniform's bound"
+    assert widest("default") > 1.0, "timm's own init is another one"
+
+
+def _xavier_bound(conv: nn.Conv2d) -> float:
+    receptive = conv.weight[0, 0].numel()
+    return math.sqrt(6 / (conv.in_channels // conv.groups * receptive + conv.out_channels * receptive))
+
+
+def test_recipes_trains_scores_against_answers_and_resumes(tmp_path: Path, leaves_dir: Path, capsys) -> None:
+    test = pd.read_csv(leaves_dir / "test.csv")
+    labels = ["acer", "acer", "betula", "betula", "carpinus", "carpinus"]  # make_leaves' test order
+    test.assign(label=labels).to_csv(leaves_dir / "answers.csv", index=False)
+    (tmp_path / "fast.yaml").write_text("model:\n  lr: 0.01\n")
+    args = [
+        "[seed, " + str(tmp_path / "fast.yaml") + "]",
+        f"--data.data_dir={leaves_dir}",
+        "--seeds=[3]",
+        f"--runs_dir={tmp_path / 'runs'}",
+        f"--csv={tmp_path / 'recipes.csv'}",
+        "--args=" + " ".join([*TINY, "--trainer.max_epochs=2"]),
+    ]
+    table = run("recipes", args)
+    assert list(table["recipe"]) == ["seed", "fast"]
+    assert list(table["epochs"]) == ["2", "2"] and list(table["seeds"]) == ["3", "3"]
+    assert table["test_acc"].between(0, 1).all() and table["img_per_s"].gt(0).all()
+    result = json.loads((tmp_path / "runs" / "leaves" / "seed" / "seed_3" / "result.json").read_text())
+    submission = pd.read_csv(result["submission"])
+    expected = (submission.set_index("image")["label"] == pd.Series(labels, index=test["image"])).mean()
+    assert result["test_acc"] == expected, "scored on the submission predict wrote, against answers.csv"
+    assert "seed" in capsys.readouterr().out
+
+    again = run("recipes", args)  # every (recipe, seed) is done: nothing is trained again
+    assert again.drop(columns=["fit_min", "cpu_min"]).equals(table.drop(columns=["fit_min", "cpu_min"]))
+    assert len(pd.read_csv(tmp_path / "recipes.csv")) == 4, "each run appends its rows"
+
+
+def test_the_default_augmentation_keeps_the_whole_leaf_in_one_of_the_8_symmetries() -> None:
+    image = np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    symmetries = [np.rot90(m, k) for m in (image, image.transpose(1, 0, 2)) for k in range(4)]
+    seen = set()
+    for _ in range(40):
+        out = train_transform(16, "flips")(image=image)["image"].permute(1, 2, 0).numpy()
+        matches = [i for i, s in enumerate(symmetries) if np.array_equal(out, s)]
+        assert matches, "no crop, no rescale, no aspect change: only flips and quarter turns"
+        seen.add(matches[0])
+    assert len(seen) == 8
