@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 #: Options that make any fit or predict tiny: a small network, 32 px, CPU, no workers, quiet.
@@ -58,3 +59,13 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", local_only)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny batches are fastest on one thread, and a shared CPU is not oversubscribed
+    (`pytestmark = pytest.mark.usefixtures("one_thread")` in a module that fits)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

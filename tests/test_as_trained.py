@@ -31,12 +31,7 @@ from leaves.models.module import LeavesModule
 NO_SIZE = [a for a in TINY if not a.startswith("--data.image_size")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

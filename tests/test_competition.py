@@ -26,13 +26,7 @@ CONFIG = DEFAULT_CONFIG
 CLASSES = ["ash", "birch", "oak"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """32 px batches of four are fastest on one thread, and a shared CPU is not oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_data(root: Path, per_class: int = 8, test_per_class: int = 2) -> Path:

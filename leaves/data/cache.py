@@ -123,8 +123,9 @@ def image_cache(images: ImageFiles, csv_path: Path, cache_dir: Path, workers: in
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise DataError(f"cannot create the image cache folder {cache_dir} ({err}); "
-                            "set --data.cache_dir to a writable folder") from err
+            raise DataError(
+                f"cannot create the image cache folder {cache_dir} ({err}); set --data.cache_dir to a writable folder"
+            ) from err
         _build(path, images, shape, workers, desc=f"Caching {csv_path.name} images at {images.size}px")
         superseded = re.compile(re.escape(stem) + r"-[0-9a-f]{20}\.npy")
         for old in cache_dir.iterdir():

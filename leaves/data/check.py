@@ -27,8 +27,16 @@ from leaves.errors import DataError
 BadImages = Literal["error", "skip"]
 
 # Formats a file extension promises; anything else behind that name is a note.
-EXTENSION_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".gif": "GIF",
-                     ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+EXTENSION_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".bmp": "BMP",
+    ".gif": "GIF",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class Report:
     sizes: Counter = field(default_factory=Counter)
     checked: int = 0
 
-    def extend(self, other: "Report") -> None:
+    def extend(self, other: Report) -> None:
         self.errors += other.errors
         self.notes += other.notes
         self.sizes.update(other.sizes)
@@ -130,8 +138,11 @@ def usable_rows(
         return table
     listing = "\n  ".join(map(str, report.errors))
     if bad_images in ("error", None):
-        remedy = ("Fix or remove them, or pass --data.bad_images skip to train without them." if bad_images
-                  else "Every test.csv row needs a prediction: restore these files.")
+        remedy = (
+            "Fix or remove them, or pass --data.bad_images skip to train without them."
+            if bad_images
+            else "Every test.csv row needs a prediction: restore these files."
+        )
         raise DataError(f"{len(report.errors)} image(s) named in {csv_path} cannot be used:\n  {listing}\n{remedy}")
     if bad_images != "skip":
         raise DataError(f"data.bad_images must be 'error' or 'skip', got {bad_images!r}")

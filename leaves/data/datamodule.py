@@ -13,8 +13,8 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from lightning.pytorch.utilities import rank_zero_info
 from lightning.fabric.utilities.seed import pl_worker_init_function
+from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset, Subset
 
@@ -27,9 +27,10 @@ from leaves.data.places import cache_folder
 from leaves.data.seeding import ProcessSeeded
 from leaves.data.splits import fold_split, stratified_split
 from leaves.data.table import class_names_of, drop_duplicates, encode, read_table
+from leaves.data.transforms import Augment, eval_transform, train_transform
 from leaves.errors import DataError
 from leaves.utils.hardware import usable_cores
-from leaves.data.transforms import Augment, eval_transform, train_transform
+
 
 class LeavesDataset(Dataset):
     """Images named by a CSV; yields (uint8 CHW tensor, label) or (tensor, row index).

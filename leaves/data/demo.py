@@ -48,6 +48,8 @@ class Species:
     fan: bool = False
 
 
+# One species a line: a table, kept as written.
+# fmt: off
 SPECIES: tuple[Species, ...] = (
     Species("ovalis", width=0.55, skew=0.0, hue=0.30),
     Species("lanceolata", width=0.22, skew=0.1, hue=0.33, value=0.35),
@@ -65,6 +67,7 @@ SPECIES: tuple[Species, ...] = (
     Species("spinosa", width=0.5, skew=0.0, teeth=10, tooth_depth=0.16, tooth_sharpness=4.0,
             hue=0.38, saturation=0.7, value=0.25),
 )
+# fmt: on
 
 
 def random_species(count: int, seed: int = 0) -> tuple[Species, ...]:
@@ -104,15 +107,15 @@ def _outline(sp: Species, theta: np.ndarray) -> np.ndarray:
     if sp.fan:
         # A fan opening upwards from the base: narrow wedge below, wide arc above.
         up = np.clip(np.sin(theta), 0.0, None)
-        r = 0.25 + 0.75 * up ** 0.35
-        r = r * (1 - sp.notch * np.exp(-((theta - np.pi / 2) / 0.12) ** 2))
+        r = 0.25 + 0.75 * up**0.35
+        r = r * (1 - sp.notch * np.exp(-(((theta - np.pi / 2) / 0.12) ** 2)))
         return r
     r = 1.0 / np.sqrt((np.cos(theta) / sp.width) ** 2 + np.sin(theta) ** 2)
     r = r * (1 - sp.skew * np.sin(theta) * 0.5)
     if sp.notch:
-        r = r * (1 - sp.notch * np.exp(-((theta + np.pi / 2) / 0.25) ** 2))
+        r = r * (1 - sp.notch * np.exp(-(((theta + np.pi / 2) / 0.25) ** 2)))
     if sp.tip:
-        r = r * (1 + sp.tip * np.exp(-((theta - np.pi / 2) / 0.12) ** 2))
+        r = r * (1 + sp.tip * np.exp(-(((theta - np.pi / 2) / 0.12) ** 2)))
     if sp.lobes:
         # Lobes spread symmetrically around the tip over lobe_span.
         rel = np.angle(np.exp(1j * (theta - np.pi / 2)))  # in (-pi, pi], 0 at the tip
@@ -122,7 +125,7 @@ def _outline(sp: Species, theta: np.ndarray) -> np.ndarray:
         r = np.where(inside, r * (1 - sp.lobe_depth * wave), r * (1 - sp.lobe_depth))
     if sp.teeth:
         saw = (theta * sp.teeth / (2 * np.pi)) % 1.0
-        r = r * (1 + sp.tooth_depth * saw ** sp.tooth_sharpness)
+        r = r * (1 + sp.tooth_depth * saw**sp.tooth_sharpness)
     return r
 
 
@@ -171,7 +174,9 @@ def draw_leaf(sp: Species, rng: np.random.Generator, size: int = 224) -> Image.I
     draw.polygon(place(r, theta), fill=fill)
 
     if sp.veins == "pinnate":
-        draw.line(place(np.array([base_r, r[360] * 0.97]), np.array([-np.pi / 2, np.pi / 2])), fill=vein, width=width * 2)
+        draw.line(
+            place(np.array([base_r, r[360] * 0.97]), np.array([-np.pi / 2, np.pi / 2])), fill=vein, width=width * 2
+        )
         for k in range(1, 8):
             f = k / 8  # fraction along the midrib from base to tip
             y0 = -base_r + f * (base_r + r[360])

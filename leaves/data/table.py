@@ -26,11 +26,7 @@ def _rows(index: pd.Index, limit: int = 10) -> str:
 def _outside(path: str) -> bool:
     """True for paths that do not stay inside the data folder (absolute, drive letters, `..`)."""
     posix = path.replace("\\", "/")
-    return (
-        posix.startswith("/")
-        or PureWindowsPath(path).drive != ""
-        or posixpath.normpath(posix).split("/")[0] == ".."
-    )
+    return posix.startswith("/") or PureWindowsPath(path).drive != "" or posixpath.normpath(posix).split("/")[0] == ".."
 
 
 def read_table(csv_path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -54,16 +50,21 @@ def read_table(csv_path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
     table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        hints = [f"{c!r} (did you mean {m[0]!r}?)" if (m := get_close_matches(c, table.columns, n=1)) else repr(c)
-                 for c in missing]
+        hints = [
+            f"{c!r} (did you mean {m[0]!r}?)" if (m := get_close_matches(c, table.columns, n=1)) else repr(c)
+            for c in missing
+        ]
         raise DataError(
             f"{csv_path} has no column {', '.join(hints)} (found {', '.join(repr(c) for c in table.columns)})"
         )
     if table.empty:
         raise DataError(f"{csv_path} has a header but no rows")
     table = table[list(columns)].apply(lambda col: col.str.strip())
-    problems = [f"blank {column!r} in line(s) {_rows(blank)}"
-                for column in columns if len(blank := table.index[table[column] == ""])]
+    problems = [
+        f"blank {column!r} in line(s) {_rows(blank)}"
+        for column in columns
+        if len(blank := table.index[table[column] == ""])
+    ]
     if "image" in columns:
         outside = table.index[table["image"].map(_outside)]
         if len(outside):

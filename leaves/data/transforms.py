@@ -7,13 +7,15 @@ bytes and never spend time on arithmetic the GPU does for free.
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import albumentations as A
 import cv2
 import numpy as np
 
 from leaves.errors import ConfigError
+
 
 class Transpose(A.Transpose):
     """albumentations' Transpose, but with OpenCV's transpose: albumentations returns a
