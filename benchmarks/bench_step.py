@@ -1,0 +1,148 @@
+"""The training step on this machine, variant against variant: memory layout, torch.compile, precision, threads.
+
+A recipe's cost on a CPU is almost all forward + backward + optimizer step, so
+these are the levers worth knowing before choosing an image size or a number of
+epochs. Every variant trains the config's own model (`LeavesModule`: its loss,
+its optimizer) on random tensors of the config's batch and image size, and the
+variants run in alternation (round-robin repeats, median reported), so the
+ratios hold on a machine other jobs share. Both wall images/s and images per
+CPU-second are printed: on a shared machine the second is the fairer cost.
+
+    python benchmarks/bench_step.py                       # default.yaml's model, 128 px, batch 32
+    python benchmarks/bench_step.py --image_size 224 --batch_size 64 --variants "[fp32, channels_last]"
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+import yaml
+from jsonargparse import CLI  # CLI, not auto_cli (jsonargparse >= 4.33): the declared floor is older
+from timm.optim import create_optimizer_v2
+
+from leaves.configs import DEFAULT, config_path
+from leaves.models import LeavesModule
+from leaves.utils.hardware import describe_hardware
+
+#: name -> (memory format, autocast dtype or None, compile?, threads or None for the process's own).
+VARIANTS: dict[str, tuple[torch.memory_format, Optional[torch.dtype], bool, Optional[int]]] = {
+    "fp32": (torch.contiguous_format, None, False, None),
+    "channels_last": (torch.channels_last, None, False, None),
+    "bf16-mixed": (torch.contiguous_format, torch.bfloat16, False, None),
+    "compile": (torch.contiguous_format, None, True, None),
+    "1-thread": (torch.contiguous_format, None, False, 1),
+}
+
+
+def _stepper(
+    model_cfg: dict[str, Any], variant: str, batch_size: int, image_size: int, classes: int
+) -> Callable[[int], tuple[float, float]]:
+    """A function that runs `n` training steps of one variant and returns (wall, CPU) seconds."""
+    memory_format, dtype, compiled, threads = VARIANTS[variant]
+    module = LeavesModule(**model_cfg, class_names=[str(i) for i in range(classes)]).train()
+    net = module.net.to(memory_format=memory_format)
+    hp = module.hparams
+    optimizer = create_optimizer_v2(net, opt=hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay)
+    forward = torch.compile(net) if compiled else net
+    x = torch.randn(batch_size, 3, image_size, image_size).contiguous(memory_format=memory_format)
+    y = torch.randint(0, classes, (batch_size,))
+
+    def steps(n: int) -> tuple[float, float]:
+        saved = torch.get_num_threads()
+        torch.set_num_threads(threads or saved)
+        try:
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(n):
+                with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+                    loss = module.loss(forward(x), y)
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            return time.perf_counter() - wall, time.process_time() - cpu
+        finally:
+            torch.set_num_threads(saved)
+
+    return steps
+
+
+def run(
+    config: str = "default",
+    image_size: Optional[int] = None,
+    batch_size: Optional[int] = None,
+    variants: list[str] = list(VARIANTS),  # noqa: B006  (jsonargparse shows the default)
+    steps: int = 5,
+    repeats: int = 3,
+    classes: int = 176,
+    output: str = "runs/bench_step.json",
+) -> dict[str, Any]:
+    """Measure the training step of each variant side by side and write a JSON report.
+
+    Args:
+        config: a shipped preset's name or a config file, applied on top of default.yaml as `leaves fit`
+            applies it; its `model`, `data.image_size` and `data.batch_size` are measured.
+        image_size: overrides the config's.
+        batch_size: overrides the config's.
+        variants: which of fp32, channels_last, bf16-mixed, compile, 1-thread to run (fp32 is the reference).
+        steps: training steps per variant per repeat (after two warm-up steps, which also compile).
+        repeats: round-robin repeats; the median is reported.
+        classes: outputs of the classifier (176: the competition's).
+        output: where the JSON report goes.
+    """
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        raise SystemExit(f"error: unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
+    cfg = yaml.safe_load(DEFAULT.read_text())
+    for group, values in (yaml.safe_load(Path(config_path(config)).read_text()) or {}).items():
+        cfg[group] = {**cfg[group], **values} if isinstance(values, dict) and group in cfg else values
+    size = image_size or cfg["data"]["image_size"]
+    batch = batch_size or cfg["data"]["batch_size"]
+    steppers = {}
+    warmup = {}
+    for name in variants:
+        steppers[name] = _stepper(cfg["model"], name, batch, size, classes)
+        warmup[name] = steppers[name](2)[0]  # the first steps (and torch.compile's compilation)
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name in variants:
+            samples[name].append(steppers[name](steps))
+    images = steps * batch
+    rows = {
+        name: {
+            "img_per_s": images / statistics.median(wall for wall, _ in runs),
+            "img_per_cpu_s": images / statistics.median(cpu for _, cpu in runs),
+            "warmup_s": warmup[name],
+        }
+        for name, runs in samples.items()
+    }
+    reference = rows.get("fp32")
+    report = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "setup": {
+            "arch": cfg["model"]["arch"],
+            "image_size": size,
+            "batch_size": batch,
+            "threads": torch.get_num_threads(),
+            "device": describe_hardware(torch.device("cpu")),
+            "torch": torch.__version__,
+        },
+        "variants": rows,
+    }
+    print(f"bench_step: {report['setup']}")
+    print(f"{'variant':<15}{'img/s':>9}{'img/CPU-s':>11}{'x fp32 (wall)':>15}{'warm-up s':>11}")
+    for name, row in rows.items():
+        ratio = row["img_per_s"] / reference["img_per_s"] if reference else float("nan")
+        print(f"{name:<15}{row['img_per_s']:>9.1f}{row['img_per_cpu_s']:>11.1f}{ratio:>15.2f}{row['warmup_s']:>11.1f}")
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    CLI(run, as_positional=False)
