@@ -118,8 +118,23 @@ def test_a_new_augmentation_preset_is_one_registry_entry(monkeypatch) -> None:
     assert (transform(image=image)["image"].permute(1, 2, 0).numpy() == image[:, ::-1]).all()
 
 
-@pytest.mark.parametrize("script", ["bench.py", "bench_fuse.py", "norm_study.py"])
+@pytest.mark.parametrize("script", ["bench.py", "bench_fuse.py", "bench_step.py", "norm_study.py"])
 def test_the_benchmarks_still_run_from_their_folder(script: str) -> None:
     tool = PACKAGE.parent / "benchmarks" / script
     done = subprocess.run([sys.executable, str(tool), "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_step_benchmark_measures_each_variant_side_by_side(tmp_path) -> None:
+    tool = PACKAGE.parent / "benchmarks" / "bench_step.py"
+    out = tmp_path / "step.json"
+    args = ["--image_size", "16", "--batch_size", "2", "--steps", "1", "--repeats", "1", "--classes", "3"]
+    args += ["--variants", "[fp32, 1-thread]", "--output", str(out)]
+    done = subprocess.run([sys.executable, str(tool), *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    report = json.loads(out.read_text())
+    assert list(report["variants"]) == ["fp32", "1-thread"]
+    assert all(row["img_per_s"] > 0 and row["img_per_cpu_s"] > 0 for row in report["variants"].values())
+    assert "x fp32" in done.stdout
