@@ -26,7 +26,6 @@ import torchvision
 import yaml
 from lightning.pytorch.loggers import CSVLogger
 from PIL import Image, ImageOps
-from timm.optim import create_optimizer_v2
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
@@ -225,7 +224,7 @@ def _raw_step_rate(
     """The limit: forward, loss, backward, optimizer step on normalised tensors already on the device."""
     module = LeavesModule(**model_cfg, class_names=class_names).to(device).train()
     hp = module.hparams
-    optimizer = create_optimizer_v2(module.net, opt=hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay)
+    optimizer = module.create_optimizer()
     memory_format = torch.channels_last if hp.channels_last else torch.contiguous_format
     x = torch.randn(batch_size, 3, image_size, image_size, device=device).contiguous(memory_format=memory_format)
     y = torch.randint(0, len(class_names), (batch_size,), device=device)

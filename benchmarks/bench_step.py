@@ -2,13 +2,13 @@
 
 A recipe's cost on a CPU is almost all forward + backward + optimizer step, so
 these are the levers worth knowing before choosing an image size or a number of
-epochs. Every variant trains the config's own model (`LeavesModule`: its loss,
-its optimizer) on random tensors of the config's batch and image size, and the
+epochs. Every variant trains the model `leaves fit --config CONFIG` would build (its
+loss, its optimizer) on random tensors of the config's batch and image size, and the
 variants run in alternation (round-robin repeats, median reported), so the
 ratios hold on a machine other jobs share. Both wall images/s and images per
 CPU-second are printed: on a shared machine the second is the fairer cost.
 
-    python benchmarks/bench_step.py                       # default.yaml's model, 128 px, batch 32
+    python benchmarks/bench_step.py                       # default.yaml's model, 128 px, batch 16
     python benchmarks/bench_step.py --image_size 224 --batch_size 64 --variants "[fp32, channels_last]"
 """
 
@@ -23,11 +23,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
-import yaml
 from jsonargparse import CLI  # CLI, not auto_cli (jsonargparse >= 4.33): the declared floor is older
-from timm.optim import create_optimizer_v2
 
-from leaves.configs import DEFAULT, config_path
+from leaves.commands.lightning import build_cli
 from leaves.models import LeavesModule
 from leaves.utils.hardware import describe_hardware
 
@@ -42,14 +40,14 @@ VARIANTS: dict[str, tuple[torch.memory_format, Optional[torch.dtype], bool, Opti
 
 
 def _stepper(
-    model_cfg: dict[str, Any], variant: str, batch_size: int, image_size: int, classes: int
+    hparams: dict[str, Any], variant: str, batch_size: int, image_size: int
 ) -> Callable[[int], tuple[float, float]]:
     """A function that runs `n` training steps of one variant and returns (wall, CPU) seconds."""
     memory_format, dtype, compiled, threads = VARIANTS[variant]
-    module = LeavesModule(**model_cfg, class_names=[str(i) for i in range(classes)]).train()
+    module = LeavesModule(**hparams).train()
     net = module.net.to(memory_format=memory_format)
-    hp = module.hparams
-    optimizer = create_optimizer_v2(net, opt=hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay)
+    optimizer = module.create_optimizer()
+    classes = len(module.class_names)
     forward = torch.compile(net) if compiled else net
     x = torch.randn(batch_size, 3, image_size, image_size).contiguous(memory_format=memory_format)
     y = torch.randint(0, classes, (batch_size,))
@@ -85,8 +83,8 @@ def run(
     """Measure the training step of each variant side by side and write a JSON report.
 
     Args:
-        config: a shipped preset's name or a config file, applied on top of default.yaml as `leaves fit`
-            applies it; its `model`, `data.image_size` and `data.batch_size` are measured.
+        config: a shipped preset's name or a config file, resolved as `leaves fit --config` resolves it
+            (on top of default.yaml); its model, optimizer, image size and batch size are measured.
         image_size: overrides the config's.
         batch_size: overrides the config's.
         variants: which of fp32, channels_last, bf16-mixed, compile, 1-thread to run (fp32 is the reference).
@@ -98,15 +96,15 @@ def run(
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         raise SystemExit(f"error: unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
-    cfg = yaml.safe_load(DEFAULT.read_text())
-    for group, values in (yaml.safe_load(Path(config_path(config)).read_text()) or {}).items():
-        cfg[group] = {**cfg[group], **values} if isinstance(values, dict) and group in cfg else values
-    size = image_size or cfg["data"]["image_size"]
-    batch = batch_size or cfg["data"]["batch_size"]
+    names = ", ".join(f"class_{i}" for i in range(classes))
+    cli = build_cli(["--config", config, f"--model.class_names=[{names}]"])  # the fit's objects, not run
+    hparams = {k: v for k, v in cli.model.hparams.items() if not k.startswith("_")}  # not jsonargparse's own
+    size = image_size or cli.datamodule.image_size
+    batch = batch_size or cli.datamodule.batch_size
     steppers = {}
     warmup = {}
     for name in variants:
-        steppers[name] = _stepper(cfg["model"], name, batch, size, classes)
+        steppers[name] = _stepper(hparams, name, batch, size)
         warmup[name] = steppers[name](2)[0]  # the first steps (and torch.compile's compilation)
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     for _ in range(repeats):
@@ -125,7 +123,7 @@ def run(
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "setup": {
-            "arch": cfg["model"]["arch"],
+            "arch": hparams["arch"],
             "image_size": size,
             "batch_size": batch,
             "threads": torch.get_num_threads(),

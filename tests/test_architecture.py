@@ -4,6 +4,7 @@ registries where a name picks an implementation."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -132,8 +133,6 @@ def test_the_step_benchmark_measures_each_variant_side_by_side(tmp_path) -> None
     args += ["--variants", "[fp32, 1-thread]", "--output", str(out)]
     done = subprocess.run([sys.executable, str(tool), *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    import json
-
     report = json.loads(out.read_text())
     assert list(report["variants"]) == ["fp32", "1-thread"]
     assert all(row["img_per_s"] > 0 and row["img_per_cpu_s"] > 0 for row in report["variants"].values())

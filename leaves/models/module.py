@@ -313,13 +313,18 @@ class LeavesModule(L.LightningModule):
         net = self.predict_net if self.predict_net is not None else self.net
         return tta_probs(net, images, self.tta)
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def create_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer alone, without the schedule (which needs a Trainer): benchmarks time the step a fit takes."""
         hp = self.hparams
         extra = {"momentum": hp.momentum} if hp.optimizer in ("sgd", "momentum", "nesterov") else {}
         params = self.net
         if hp.backbone_lr_scale != 1.0:
             params = finetune_param_groups(self.net, hp.lr, hp.weight_decay, hp.backbone_lr_scale)
-        optimizer = create_optimizer_v2(params, opt=hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay, **extra)
+        return create_optimizer_v2(params, opt=hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay, **extra)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        optimizer = self.create_optimizer()
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         epochs = max(self.trainer.max_epochs or 1, 1)
         warmup = min(int(round(hp.warmup_epochs * total / epochs)), total - 1)
