@@ -2,8 +2,8 @@
 
 A recipe's cost on a CPU is almost all forward + backward + optimizer step, so
 these are the levers worth knowing before choosing an image size or a number of
-epochs. Every variant trains the model `leaves fit --config CONFIG` would build (its
-loss, its optimizer) on random tensors of the config's batch and image size, and the
+epochs. Every variant trains the model `leaves fit --config RECIPE` would build (its
+loss, its optimizer) on random tensors of the recipe's batch and image size, and the
 variants run in alternation (round-robin repeats, median reported), so the
 ratios hold on a machine other jobs share. Both wall images/s and images per
 CPU-second are printed: on a shared machine the second is the fairer cost.
@@ -71,7 +71,7 @@ def _stepper(
 
 
 def run(
-    config: str = "default",
+    recipe: str = "default",
     image_size: Optional[int] = None,
     batch_size: Optional[int] = None,
     variants: list[str] = list(VARIANTS),  # noqa: B006  (jsonargparse shows the default)
@@ -83,10 +83,11 @@ def run(
     """Measure the training step of each variant side by side and write a JSON report.
 
     Args:
-        config: a shipped preset's name or a config file, resolved as `leaves fit --config` resolves it
-            (on top of default.yaml); its model, optimizer, image size and batch size are measured.
-        image_size: overrides the config's.
-        batch_size: overrides the config's.
+        recipe: a shipped preset's name or a config file, resolved as `leaves fit --config` resolves it
+            (on top of default.yaml); its model, optimizer, image size and batch size are measured. Not
+            named `config`: jsonargparse owns `--config` (a file of these options) and older versions refuse both.
+        image_size: overrides the recipe's.
+        batch_size: overrides the recipe's.
         variants: which of fp32, channels_last, bf16-mixed, compile, 1-thread to run (fp32 is the reference).
         steps: training steps per variant per repeat (after two warm-up steps, which also compile).
         repeats: round-robin repeats; the median is reported.
@@ -97,7 +98,7 @@ def run(
     if unknown:
         raise SystemExit(f"error: unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
     names = ", ".join(f"class_{i}" for i in range(classes))
-    cli = build_cli(["--config", config, f"--model.class_names=[{names}]"])  # the fit's objects, not run
+    cli = build_cli(["--config", recipe, f"--model.class_names=[{names}]"])  # the fit's objects, not run
     hparams = {k: v for k, v in cli.model.hparams.items() if not k.startswith("_")}  # not jsonargparse's own
     size = image_size or cli.datamodule.image_size
     batch = batch_size or cli.datamodule.batch_size

@@ -129,7 +129,8 @@ def test_the_benchmarks_still_run_from_their_folder(script: str) -> None:
 def test_the_step_benchmark_measures_each_variant_side_by_side(tmp_path) -> None:
     tool = PACKAGE.parent / "benchmarks" / "bench_step.py"
     out = tmp_path / "step.json"
-    args = ["--image_size", "16", "--batch_size", "2", "--steps", "1", "--repeats", "1", "--classes", "3"]
+    args = ["--recipe", "default", "--image_size", "16", "--batch_size", "2", "--steps", "1", "--repeats", "1"]
+    args += ["--classes", "3"]
     args += ["--variants", "[fp32, 1-thread]", "--output", str(out)]
     done = subprocess.run([sys.executable, str(tool), *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
