@@ -87,7 +87,7 @@ class LeavesDataModule(L.LightningDataModule):
         cache_dir: where the cache lives; unset means `cache/` in the data folder, or, when that folder
             is read-only, `cache/` in the working folder (the run says where).
         num_folds: split train.csv into this many seeded stratified folds and
-            validate on fold `fold` (instead of `val_fraction`); see scripts/kfold.py.
+            validate on fold `fold` (instead of `val_fraction`); see `leaves kfold`.
         fold: the validation fold, 0..num_folds-1.
     """
 

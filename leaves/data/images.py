@@ -54,7 +54,7 @@ def load_image(path: Path, size: Optional[int] = None) -> np.ndarray:
     `size` squashes it to size x size (as the eval transform does).
 
     Plain RGB JPEGs (the usual photo, and all of swedish15) are decoded by OpenCV, which
-    measured fastest (`scripts/bench.py`); when `size` allows, both decoders
+    measured fastest (`benchmarks/bench.py`); when `size` allows, both decoders
     use libjpeg-turbo's DCT scaling, so a 224 px file is decoded straight to
     112 px for 96 px training. Anything else (EXIF rotation, grayscale, CMYK,
     PNG...) goes through PIL, whose conversions define the expected pixels;
