@@ -26,6 +26,7 @@ import torchvision
 import yaml
 from lightning.pytorch.loggers import CSVLogger
 from PIL import Image, ImageOps
+from round_robin import round_robin
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
@@ -55,15 +56,6 @@ class D2lStyleDataset(Dataset):
 
 def _median_rate(samples: list[float]) -> float:
     return statistics.median(samples)
-
-
-def _round_robin(contenders: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
-    """Call each contender (returning images/s) in turn, `repeats` times."""
-    rates: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, measure in contenders.items():
-            rates[name].append(measure())
-    return rates
 
 
 # -- 0. decoders -------------------------------------------------------------------------------------------
@@ -129,7 +121,7 @@ def bench_decoders(paths: list[Path], size: int, repeats: int) -> dict[str, Any]
     cv2.setNumThreads(0)
     torch.set_num_threads(1)
     try:
-        rates = _round_robin({name: timed(f) for name, f in decoders.items()}, repeats)
+        rates = round_robin({name: timed(f) for name, f in decoders.items()}, repeats)
     finally:
         cv2.setNumThreads(cv2_threads)
         torch.set_num_threads(saved_threads)
@@ -173,7 +165,7 @@ def bench_loaders(dm_files: LeavesDataModule, dm_cache: LeavesDataModule, repeat
         "leaves, decoding JPEGs": _epoch_rate(dm_files.train_dataloader()),
         "leaves, cache": _epoch_rate(dm_cache.train_dataloader()),
     }
-    rates = _round_robin(contenders, repeats)
+    rates = round_robin(contenders, repeats)
     return {name: {"img_s": _median_rate(r), "samples": r} for name, r in rates.items()}
 
 
@@ -305,7 +297,7 @@ def _bench_model(
     contenders["raw model step"] = lambda: _raw_step_rate(
         model_cfg, class_names, bs, size, fit_batches, precision, device
     )
-    rates = _round_robin(contenders, repeats)
+    rates = round_robin(contenders, repeats)
     fit = {name: {"img_s": _median_rate(r), "samples": r} for name, r in rates.items()}
 
     dm_cache.setup("predict")

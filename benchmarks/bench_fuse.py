@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 from jsonargparse import CLI  # CLI, not auto_cli (jsonargparse >= 4.33): the declared floor is older
+from round_robin import round_robin
 
 from leaves.models import create_net, fuse_bn
 
@@ -29,14 +31,18 @@ def benchmark_fusion(
     net.eval()
     fused = fuse_bn(net)
     x = torch.randn(batch_size, 3, image_size, image_size)
-    times: dict[str, list[float]] = {"unfused": [], "fused": []}
+
+    def timed(model: torch.nn.Module) -> Callable[[], float]:
+        def seconds() -> float:
+            start = time.perf_counter()
+            model(x)
+            return time.perf_counter() - start
+
+        return seconds
+
     with torch.inference_mode():
         max_diff = (fused(x) - net(x)).abs().max().item()  # also the warm-up
-        for _ in range(repeats):
-            for name, model in (("unfused", net), ("fused", fused)):
-                start = time.perf_counter()
-                model(x)
-                times[name].append(time.perf_counter() - start)
+        times = round_robin({"unfused": timed(net), "fused": timed(fused)}, repeats)
     unfused, fused_s = statistics.median(times["unfused"]), statistics.median(times["fused"])
     result = {
         "unfused_img_per_s": batch_size / unfused,

@@ -14,6 +14,8 @@ CPU-second are printed: on a shared machine the second is the fairer cost.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import statistics
 import time
@@ -24,6 +26,7 @@ from typing import Any, Optional
 
 import torch
 from jsonargparse import CLI  # CLI, not auto_cli (jsonargparse >= 4.33): the declared floor is older
+from round_robin import round_robin
 
 from leaves.commands.lightning import build_cli
 from leaves.models import LeavesModule
@@ -40,11 +43,11 @@ VARIANTS: dict[str, tuple[torch.memory_format, Optional[torch.dtype], bool, Opti
 
 
 def _stepper(
-    hparams: dict[str, Any], variant: str, batch_size: int, image_size: int
+    model: LeavesModule, variant: str, batch_size: int, image_size: int
 ) -> Callable[[int], tuple[float, float]]:
-    """A function that runs `n` training steps of one variant and returns (wall, CPU) seconds."""
+    """A function that runs `n` training steps of one variant (on its own copy of `model`), returning (wall, CPU) s."""
     memory_format, dtype, compiled, threads = VARIANTS[variant]
-    module = LeavesModule(**hparams).train()
+    module = copy.deepcopy(model).train()  # every variant starts from the same weights
     net = module.net.to(memory_format=memory_format)
     optimizer = module.create_optimizer()
     classes = len(module.class_names)
@@ -99,18 +102,14 @@ def run(
         raise SystemExit(f"error: unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
     names = ", ".join(f"class_{i}" for i in range(classes))
     cli = build_cli(["--config", recipe, f"--model.class_names=[{names}]"])  # the fit's objects, not run
-    hparams = {k: v for k, v in cli.model.hparams.items() if not k.startswith("_")}  # not jsonargparse's own
     size = image_size or cli.datamodule.image_size
     batch = batch_size or cli.datamodule.batch_size
     steppers = {}
     warmup = {}
     for name in variants:
-        steppers[name] = _stepper(hparams, name, batch, size)
+        steppers[name] = _stepper(cli.model, name, batch, size)
         warmup[name] = steppers[name](2)[0]  # the first steps (and torch.compile's compilation)
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name in variants:
-            samples[name].append(steppers[name](steps))
+    samples = round_robin({name: functools.partial(stepper, steps) for name, stepper in steppers.items()}, repeats)
     images = steps * batch
     rows = {
         name: {
@@ -124,7 +123,7 @@ def run(
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "setup": {
-            "arch": hparams["arch"],
+            "arch": cli.model.hparams.arch,
             "image_size": size,
             "batch_size": batch,
             "threads": torch.get_num_threads(),
