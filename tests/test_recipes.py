@@ -9,25 +9,47 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 import torch.nn as nn
 from conftest import TINY
 
 from leaves.commands import run
 from leaves.commands.lightning import build_cli
 from leaves.data.transforms import eval_transform, train_transform
+from leaves.models.d2l import D2LResNet18, Residual
 from leaves.models.module import LeavesModule
+from leaves.models.net import create_net
 
 
-def test_the_seed_config_is_the_d2l_recipe(leaves_dir: Path) -> None:
+def test_the_seed_config_is_the_d2l_notes_recipe(leaves_dir: Path) -> None:
     cli = build_cli(["--config", "seed", "--data.data_dir", str(leaves_dir)])
     hp, data = cli.model.hparams, cli.datamodule
-    assert (hp.arch, hp.pretrained, hp.init) == ("resnet18", False, "xavier")
+    cli.model._build(data.class_names)  # the network is built at setup
+    assert isinstance(cli.model.net, D2LResNet18) and (hp.pretrained, hp.init) == (False, "xavier")
     assert (hp.optimizer, hp.lr, hp.momentum, hp.weight_decay) == ("momentum", 0.02, 0.0, 0.0), "plain SGD"
     assert (hp.warmup_epochs, hp.lr_schedule, hp.label_smoothing) == (0, "constant", 0.0)
     assert (hp.mixup_alpha, hp.cutmix_alpha, hp.ema_decay) == (0.0, 0.0, None)
     assert (data.image_size, data.batch_size, data.augment, cli.trainer.max_epochs) == (224, 64, "none", 15)
     names = [type(t).__name__ for t in train_transform(224, "none")]
     assert names == [type(t).__name__ for t in eval_transform(224)] == ["Resize", "ToTensorV2"], "no augmentation"
+    # ToTensor's 0-1 values, not normalised: a white pixel is 1.0.
+    white = cli.model.normalize(torch.full((1, 3, 2, 2), 255, dtype=torch.uint8))
+    assert torch.equal(white, torch.ones(1, 3, 2, 2))
+    data.setup("fit")  # the first 80% of train.csv's rows train, the last 20% validate
+    rows = len(data.train_table)
+    assert list(data.val_set.indices) == list(range(int(rows * 0.8), rows))
+
+
+def test_the_d2l_resnet18_is_the_courses_network_not_timms() -> None:
+    net = create_net("d2l_resnet18", num_classes=176)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 20 and all(c.bias is not None for c in convs), "17 3x3/7x7 + 3 shortcut convs, all biased"
+    shortcuts = [m.conv3 for m in net.modules() if isinstance(m, Residual) and m.conv3 is not None]
+    assert [c.kernel_size for c in shortcuts] == [(1, 1)] * 3, "a bare 1x1 convolution, no BatchNorm after it"
+    norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(norms) == 17 and all(torch.equal(m.weight, torch.ones_like(m.weight)) for m in norms), "no zero init"
+    assert sum(p.numel() for p in net.parameters()) == 11_269_808  # d2l's resnet18 with 3 input channels, 176 classes
+    assert net(torch.zeros(2, 3, 224, 224)).shape == (2, 176)
 
 
 def test_xavier_init_is_d2l_init_cnn() -> None:

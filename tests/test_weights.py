@@ -34,7 +34,7 @@ def imagenet_net(monkeypatch: pytest.MonkeyPatch) -> torch.nn.Module:
     """What `leaves weights` would download, made up: a randomly initialised 1000-class network."""
     torch.manual_seed(0)
     net = timm.create_model("resnet10t", num_classes=1000)
-    monkeypatch.setattr(weights_command, "pretrained_net", lambda arch: net)
+    monkeypatch.setattr(weights_command, "pretrained_net", lambda arch, pretrained=True: net)
     return net
 
 

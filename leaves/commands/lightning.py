@@ -18,6 +18,7 @@ from leaves.configs import DEFAULT, resolve_config_args
 from leaves.data.datamodule import LeavesDataModule
 from leaves.inference.selfcheck import check_before_predict, report_self_check
 from leaves.models.module import LeavesModule
+from leaves.utils.quiet import quiet_lightning
 from leaves.utils.runs import claim_run_dir, find_checkpoint, new_run_dir, run_dir_of
 
 #: Loggers whose folder is `save_dir/name/version`: pointed at the run folder so their files sit beside the rest.
@@ -32,13 +33,20 @@ def _entries(value: object) -> list[Namespace]:
     return [item for item in items if isinstance(item, Namespace) and "class_path" in item]
 
 
+def place_checkpoints(trainer_cfg: Namespace, folder: Path) -> None:
+    """Point each checkpoint callback that names no folder of its own at `folder`: a fit's
+    `checkpoints/`, or, for predict and validate, the folder of the checkpoint they load (whose
+    callbacks' state then matches, instead of Lightning warning that the folder changed)."""
+    for callback in _entries(trainer_cfg.get("callbacks") or []):
+        if callback.class_path.endswith("ModelCheckpoint") and not callback.init_args.get("dirpath"):
+            callback.init_args.dirpath = str(folder)
+
+
 def place_run(trainer_cfg: Namespace, run_dir: Path) -> None:
     """Point everything a fit writes at `run_dir`: the trainer's root, each checkpoint callback
     (unless it names its own folder) and the loggers that write into a folder."""
     trainer_cfg.default_root_dir = str(run_dir)
-    for callback in _entries(trainer_cfg.get("callbacks") or []):
-        if callback.class_path.endswith("ModelCheckpoint") and not callback.init_args.get("dirpath"):
-            callback.init_args.dirpath = str(run_dir / "checkpoints")
+    place_checkpoints(trainer_cfg, run_dir / "checkpoints")
     for logger in _entries(trainer_cfg.get("logger")):
         if logger.class_path.endswith(_FOLDER_LOGGERS):
             logger.init_args.save_dir = str(run_dir.parent)
@@ -113,6 +121,7 @@ class LeavesCLI(LightningCLI):
                 cfg.ckpt_path = str(found)
             apply_input_settings(parser, args, cfg, sub)  # predict as trained: the checkpoint's image size
             cfg.trainer.logger = False  # predicting is not a run: no empty run folder
+            place_checkpoints(cfg.trainer, Path(cfg.ckpt_path).parent)
             return
         if ckpt == "last":
             found = find_checkpoint(cfg.runs_dir, "last")
@@ -175,7 +184,8 @@ def run_lightning(
 ) -> LeavesCLI:
     """Run one LightningCLI subcommand (fit, validate, predict) with `default_config` loaded first."""
     try:
-        return build_cli(list(args or []), subcommand, default_config, cli_class)
+        with quiet_lightning():
+            return build_cli(list(args or []), subcommand, default_config, cli_class)
     except SIGTERMException as stop:
         # Lightning exits with status 0 on SIGTERM (and, through InterruptCheckpoint, Ctrl-C): a stopped fit must
         # not look finished to `leaves fit && leaves predict` or to a job scheduler.

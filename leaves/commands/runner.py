@@ -15,6 +15,7 @@ from jsonargparse import CLI
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from leaves.errors import LeavesError
+from leaves.utils.quiet import quiet_lightning
 
 #: Exceptions that carry a message for the user rather than a bug.
 USER_ERRORS = (LeavesError, FileNotFoundError, FileExistsError, PermissionError, MisconfigurationException)
@@ -32,4 +33,5 @@ def command(function: Callable[..., Any], args: Optional[list[str]] = None, prog
     """Run `function` as a command: options from its signature and docstring (jsonargparse), dotted
     groups for dataclass parameters (`--data.data_dir`), user errors as one message."""
     kwargs = {"prog": prog} if prog else {}
-    return user_errors_exit(lambda: CLI(function, args=list(args or []), **kwargs))
+    with quiet_lightning():
+        return user_errors_exit(lambda: CLI(function, args=list(args or []), **kwargs))

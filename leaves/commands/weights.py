@@ -1,46 +1,60 @@
-"""`leaves weights`: save timm's pretrained weights into a file, for notebooks without internet.
+"""`leaves weights`: save pretrained weights into a file, for notebooks without internet.
 
-A Kaggle notebook with internet off cannot reach the Hugging Face hub. Run
-this once on a machine that is online, upload the file as a Kaggle dataset,
-attach it to the notebook and train with `--model.pretrained
-/kaggle/input/<dataset>/<file>`.
+A Kaggle notebook with internet off can reach neither the Hugging Face hub
+nor the package registry. Run this once on a machine that has them, upload
+the file as a Kaggle dataset, attach it to the notebook and train with
+`--model.pretrained /kaggle/input/<dataset>/<file>` and the same `--model.arch`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from leaves.errors import ConfigError
 from leaves.models.net import check_arch, pretrained_net, save_weights
+from leaves.models.sources import SOURCES, check_source, is_source
 
 
 @dataclass(frozen=True)
-class Architecture:
+class Weights:
     """Which weights.
 
     Args:
         arch: a timm architecture (resnet50d), optionally with the tag of one set of weights
-            (resnet50d.ra2_in1k), or an hf-hub:ORG/NAME name.
+            (resnet50d.ra2_in1k), or an hf-hub:ORG/NAME name; unset with a packaged source: the source's.
+        pretrained: true: timm's weights for arch from the hub (needs internet); or a packaged source
+            (efficientnet-lite0, efficientnet-lite1, efficientnet-lite2: needs its pip package).
     """
 
-    arch: str = "resnet50d"
+    arch: Optional[str] = None
+    pretrained: Union[bool, str] = True
 
 
-def weights(out: Optional[str] = None, model: Architecture = Architecture()) -> Path:
-    """Download timm's pretrained weights for --model.arch (needs internet) and save them into OUT.
+def weights(out: Optional[str] = None, model: Weights = Weights()) -> Path:
+    """Save pretrained weights (timm's from the hub, or a packaged source's) into OUT, in timm's names.
 
     Args:
         out: the file to write: NAME.safetensors (or NAME.pth); never overwritten (required).
-        model: the architecture, spelled as for leaves fit.
+        model: the weights, spelled as for leaves fit.
     """
     if not out:  # an option rather than a positional, so the command reads like the others
         raise ConfigError("--out is required: the file to write, e.g. --out resnet50d.safetensors")
-    check_arch(model.arch)
+    pretrained = model.pretrained
+    if is_source(pretrained):
+        arch = model.arch or SOURCES[pretrained].arch
+        check_source(pretrained, arch)
+    elif pretrained is True:
+        if not model.arch:
+            raise ConfigError("--model.arch is required with timm's hub weights, e.g. --model.arch resnet50d")
+        arch = model.arch
+        check_arch(arch)
+    else:
+        raise ConfigError(f"--model.pretrained must be true (the hub) or one of {', '.join(SOURCES)}; got {pretrained}")
     if Path(out).exists():
         raise FileExistsError(f"{out} already exists; choose another --out")
-    saved = save_weights(pretrained_net(model.arch), out)
-    print(f"Saved {model.arch} weights to {saved}.")
-    print(f"Offline: leaves fit --model.arch {model.arch} --model.pretrained {saved}")
+    saved = save_weights(pretrained_net(arch, pretrained), out)
+    print(f"Saved {arch} weights to {saved}.")
+    print(f"Offline: leaves fit --model.arch {arch} --model.pretrained {saved}")
     return saved

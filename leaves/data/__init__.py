@@ -7,7 +7,7 @@ from leaves.data.check import Problem, Report, check_data, check_images, inspect
 from leaves.data.datamodule import LeavesDataModule, LeavesDataset, datamodule_from_checkpoint
 from leaves.data.demo import generate_demo
 from leaves.data.images import ImageFiles, load_image, upright_rgb
-from leaves.data.splits import fold_split, stratified_folds, stratified_split
+from leaves.data.splits import fold_split, sequential_split, stratified_folds, stratified_split
 from leaves.data.table import class_names_of, drop_duplicates, encode, read_table
 from leaves.data.transforms import AUGMENTS, eval_transform, train_transform
 
@@ -35,6 +35,7 @@ __all__ = [
     "read_data_settings",
     "read_table",
     "stratified_folds",
+    "sequential_split",
     "stratified_split",
     "train_transform",
     "upright_rgb",

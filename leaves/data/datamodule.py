@@ -6,7 +6,7 @@ import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import cv2
 import lightning as L
@@ -25,7 +25,7 @@ from leaves.data.demo import generate_demo
 from leaves.data.images import ImageFiles
 from leaves.data.places import cache_folder
 from leaves.data.seeding import ProcessSeeded
-from leaves.data.splits import fold_split, stratified_split
+from leaves.data.splits import fold_split, sequential_split, stratified_split
 from leaves.data.table import class_names_of, drop_duplicates, encode, read_table
 from leaves.data.transforms import Augment, eval_transform, train_transform
 from leaves.errors import DataError
@@ -74,7 +74,9 @@ class LeavesDataModule(L.LightningDataModule):
         image_size: side of the square images the model sees.
         batch_size: images per batch on each device.
         num_workers: loader processes; unset means one per usable core.
-        val_fraction: share of each class held out for validation.
+        val_fraction: share of train.csv held out for validation.
+        split: stratified (each class in the same proportion in both parts, drawn with `seed`) or
+            sequential (the last `val_fraction` of the rows, as the d2l course's notes split).
         seed: fixes the split, independent of the training seed.
         augment: training augmentation strength (validation never gets any).
         bad_images: what to do with training images that cannot be read (missing,
@@ -99,6 +101,7 @@ class LeavesDataModule(L.LightningDataModule):
         batch_size: int = 64,
         num_workers: Optional[int] = None,
         val_fraction: float = 0.1,
+        split: Literal["stratified", "sequential"] = "stratified",
         seed: int = 42,
         augment: Augment = "light",
         cache: bool = False,
@@ -115,6 +118,7 @@ class LeavesDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = usable_cores() if num_workers is None else num_workers
         self.val_fraction = val_fraction
+        self.split = split
         self.seed = seed
         self.augment = augment
         self.cache = cache
@@ -187,6 +191,8 @@ class LeavesDataModule(L.LightningDataModule):
             targets = encode(table["label"], self.class_names)
             if self.num_folds:
                 train_idx, val_idx = fold_split(table["label"], self.num_folds, self.fold, self.seed)
+            elif self.split == "sequential":
+                train_idx, val_idx = sequential_split(len(table), self.val_fraction)
             else:
                 train_idx, val_idx = stratified_split(table["label"], self.val_fraction, self.seed)
             # train.csv rows (labels of train_table, valid after skipped images), for out-of-fold predictions

@@ -1,4 +1,5 @@
-"""Seeded stratified splits of train.csv: a validation fraction, or k folds for cross-validation."""
+"""Splits of train.csv: seeded stratified (a validation fraction, or k folds for cross-validation), or
+sequential (the last rows validate, as the d2l course's notes split it)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,15 @@ def stratified_split(labels: pd.Series, val_fraction: float, seed: int) -> tuple
     val_idx = np.sort(np.asarray(val, dtype=np.int64))
     train_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
     return train_idx, val_idx
+
+
+def sequential_split(num_rows: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (train, val): the first rows train, the last `val_fraction` of them validate.
+
+    It is the d2l course's split (`train.csv` cut at 80%), kept so `--config seed` is that recipe;
+    it stratifies nothing, so a rare class may have no validation image or no training image.
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    cut = min(max(int(num_rows * (1 - val_fraction)), 1), num_rows - 1)
+    return np.arange(cut), np.arange(cut, num_rows)

@@ -1,7 +1,7 @@
 """Albumentations pipelines that work on uint8 and stop at a uint8 CHW tensor.
 
 Converting to float and normalising happens on the accelerator after transfer
-(`LeavesModule.on_after_batch_transfer`), so workers move four times fewer
+(`LeavesModule.normalize`, first thing in every step), so workers move four times fewer
 bytes and never spend time on arithmetic the GPU does for free.
 """
 

