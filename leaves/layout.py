@@ -1,0 +1,80 @@
+"""Every name the project gives to a file, a folder or a metric, in one place.
+
+The competition's files, the run folder a fit writes, the checkpoints in it,
+the metric that picks the best one, where submissions and the demo data go:
+each is spelled here once, and every other module (and the tests) asks this
+one. Renaming an artifact is one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# -- the competition's folder ------------------------------------------------------------------------
+TRAIN_CSV = "train.csv"
+TEST_CSV = "test.csv"
+#: The labels of test.csv, where a folder has them (the demo data, the development folders): scores a submission.
+ANSWERS_CSV = "answers.csv"
+#: Where `leaves download` puts the competition, and where the classify-leaves preset reads it.
+COMPETITION_DIR = "data/classify-leaves"
+#: Where the synthetic demo data is generated when no data folder is given.
+DEMO_DIR = "data/demo"
+#: The decoded-image cache, inside the data folder (or, when that is read-only, the working folder).
+CACHE_DIR = "cache"
+
+# -- runs ----------------------------------------------------------------------------------------------
+#: The folder of every fit's run folder.
+RUNS_DIR = "runs"
+#: A fit's run folder is RUNS_DIR/version_N.
+RUN_PREFIX = "version_"
+#: Inside a run folder.
+CHECKPOINTS = "checkpoints"
+RUN_CONFIG = "config.yaml"
+METRICS_CSV = "metrics.csv"
+CURVES_PNG = "learning_curves.png"
+REPORT_HTML = "report.html"
+LR_FIND_PNG = "lr_find.png"
+#: Checkpoint names (without `.ckpt`): the highest validation accuracy, and the latest state to resume.
+BEST = "best"
+LAST = "last"
+CKPT = ".ckpt"
+#: k-fold: RUNS_DIR/kfold/fold_<i>, each with its out-of-fold probabilities; all of them in RUNS_DIR/kfold/oof.csv.
+KFOLD_DIR = "kfold"
+FOLD_PREFIX = "fold_"
+OOF_CSV = "oof.csv"
+#: `leaves recipes`: one finished (recipe, seed) leaves this in its run folder.
+RECIPE_RESULT = "result.json"
+
+# -- submissions ---------------------------------------------------------------------------------------
+SUBMISSIONS_DIR = "submissions"
+SUBMISSION_CSV = "submission.csv"
+
+# -- metrics -------------------------------------------------------------------------------------------
+TRAIN_LOSS = "train_loss"
+TRAIN_ACC = "train_acc"
+VAL_LOSS = "val_loss"
+VAL_ACC = "val_acc"
+LR = "lr"
+#: The metric that picks `best.ckpt`, and which way is better.
+MONITOR = VAL_ACC
+MONITOR_MODE = "max"
+
+
+def checkpoint_file(name: str) -> str:
+    """The file name of checkpoint `name` (best, last, or any other)."""
+    return f"{name}{CKPT}"
+
+
+def checkpoint_path(run_dir: str | Path, name: str) -> Path:
+    """Checkpoint `name` of the run in `run_dir`."""
+    return Path(run_dir) / CHECKPOINTS / checkpoint_file(name)
+
+
+def run_dir_of(checkpoint: str | Path) -> Path:
+    """The run folder a checkpoint was written into (its checkpoints/ folder's parent)."""
+    return Path(checkpoint).resolve().parent.parent
+
+
+def fold_dir(runs_dir: str | Path, fold: int) -> Path:
+    """The run folder of k-fold's fold `fold`."""
+    return Path(runs_dir) / KFOLD_DIR / f"{FOLD_PREFIX}{fold}"
