@@ -13,7 +13,8 @@ import torch
 from jsonargparse import CLI  # CLI, not auto_cli (jsonargparse >= 4.33): the declared floor is older
 from round_robin import round_robin
 
-from leaves.models import create_net, fuse_bn
+from leaves.inference import fuse_bn
+from leaves.models import create_net
 
 
 def benchmark_fusion(
@@ -29,7 +30,7 @@ def benchmark_fusion(
     with torch.no_grad():
         net.train()(torch.randn(2 * batch_size, 3, image_size, image_size))  # non-trivial running statistics
     net.eval()
-    fused = fuse_bn(net)
+    fused, _ = fuse_bn(net)
     x = torch.randn(batch_size, 3, image_size, image_size)
 
     def timed(model: torch.nn.Module) -> Callable[[], float]:

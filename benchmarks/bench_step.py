@@ -18,6 +18,7 @@ import copy
 import functools
 import json
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -101,7 +102,8 @@ def run(
     if unknown:
         raise SystemExit(f"error: unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
     names = ", ".join(f"class_{i}" for i in range(classes))
-    cli = build_cli(["--config", recipe, f"--model.class_names=[{names}]"])  # the fit's objects, not run
+    with tempfile.TemporaryDirectory() as nowhere:  # random tensors, no data: the class list is given
+        cli = build_cli(["--config", recipe, f"--data.data_dir={nowhere}", f"--data.class_names=[{names}]"])
     size = image_size or cli.datamodule.image_size
     batch = batch_size or cli.datamodule.batch_size
     steppers = {}

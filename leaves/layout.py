@@ -75,6 +75,6 @@ def run_dir_of(checkpoint: str | Path) -> Path:
     return Path(checkpoint).resolve().parent.parent
 
 
-def fold_dir(runs_dir: str | Path, fold: int) -> Path:
-    """The run folder of k-fold's fold `fold`."""
-    return Path(runs_dir) / KFOLD_DIR / f"{FOLD_PREFIX}{fold}"
+def fold_run_name(fold: int) -> str:
+    """The run name (folder inside the runs folder) of k-fold's fold `fold`."""
+    return f"{KFOLD_DIR}/{FOLD_PREFIX}{fold}"

@@ -24,7 +24,7 @@ def test_fit_then_predict_return_the_checkpoint_and_the_submission(leaves_dir, t
     resumed = leaves.fit(TINY, data={"data_dir": str(leaves_dir)}, trainer={"max_epochs": 2}, ckpt_path="last")
     assert resumed.run_dir == fitted.run_dir
 
-    predicted = leaves.predict(TINY, data={"data_dir": str(leaves_dir)}, model={"tta": ["identity", "hflip"]})
+    predicted = leaves.predict(TINY, data={"data_dir": str(leaves_dir)}, tta=["identity", "hflip"])
     assert predicted.submission == tmp_path / "submissions/submission.csv"
     assert predicted.checkpoint == fitted.best_checkpoint
     submission = pd.read_csv(predicted.submission)

@@ -16,16 +16,11 @@ from leaves.commands.lightning import run_lightning
 from leaves.configs import DEFAULT
 from leaves.data.as_trained import NotAsTrainedWarning
 from leaves.errors import SelfCheckError
-from leaves.inference import predict_ensemble
-from leaves.inference.selfcheck import (
-    DegenerateSubmissionWarning,
-    SelfCheck,
-    SelfCheckWarning,
-    degenerate_submission,
-    self_check,
-    warn_if_degenerate,
-)
-from leaves.models.module import LeavesModule
+from leaves.inference import Predictor, predict_ensemble
+from leaves.inference.degenerate import DegenerateSubmissionWarning, degenerate_submission, warn_if_degenerate
+from leaves.inference.selfcheck import SelfCheck, SelfCheckWarning, self_check
+from leaves.models.module import LeavesModule, load_module
+from leaves.utils.checkpoint import Checkpoint
 
 #: TINY without its image size: the size comes from the checkpoint, or default.yaml's (96 px) would apply.
 NO_SIZE = [a for a in TINY if not a.startswith("--data.image_size")]
@@ -102,7 +97,7 @@ def test_report_and_precise_bn_rebuild_the_data_at_the_checkpoint_size(trained):
 
 def test_the_checkpoint_keeps_the_normalisation_it_trained_with(trained):
     saved = torch.load(trained[32], map_location="cpu", weights_only=False)["hyper_parameters"]
-    model = LeavesModule.load_from_checkpoint(trained[32], map_location="cpu")
+    model = load_module(trained[32])
     assert saved["mean"] == pytest.approx(model.mean.flatten().div(255).tolist())
     assert saved["std"] == pytest.approx(model.std.flatten().div(255).tolist())
 
@@ -122,8 +117,8 @@ def test_ensemble_members_each_run_at_their_own_size(trained, tmp_path, monkeypa
 
 
 def test_the_self_check_passes_on_a_healthy_run(trained):
-    model = LeavesModule.load_from_checkpoint(trained[32], map_location="cpu")
-    result = self_check(trained[32], model, batch_size=4, num_workers=0, accelerator="cpu")
+    predictor = Predictor.from_checkpoints([trained[32]])
+    result = self_check(Checkpoint.read(trained[32]), predictor, batch_size=4, num_workers=0, accelerator="cpu")
     assert result.skipped is None and not result.failed
     assert result.images == 24  # half of 16 per class, 3 classes
     assert result.rescored == pytest.approx(result.recorded)
@@ -138,8 +133,8 @@ def _invert_colours(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_self_check_fires_when_the_prediction_path_is_broken(trained, tmp_path, monkeypatch):
     _invert_colours(monkeypatch)
-    model = LeavesModule.load_from_checkpoint(trained[32], map_location="cpu")
-    result = self_check(trained[32], model, batch_size=4, num_workers=0, accelerator="cpu")
+    predictor = Predictor.from_checkpoints([trained[32]])
+    result = self_check(Checkpoint.read(trained[32]), predictor, batch_size=4, num_workers=0, accelerator="cpu")
     assert result.failed
     message = result.message()
     assert f"{result.rescored:.4f}" in message and f"{result.recorded:.4f}" in message
@@ -181,8 +176,7 @@ def test_the_self_check_is_skipped_with_a_reason_when_the_training_data_is_gone(
     checkpoint["datamodule_hyper_parameters"]["data_dir"] = str(tmp_path / "moved")
     moved = tmp_path / "moved.ckpt"
     torch.save(checkpoint, moved)
-    model = LeavesModule.load_from_checkpoint(moved, map_location="cpu")
-    result = self_check(moved, model, num_workers=0, accelerator="cpu")
+    result = self_check(Checkpoint.read(moved), Predictor.from_checkpoints([moved]), num_workers=0, accelerator="cpu")
     assert not result.failed
     assert "skipped" in result.message() and "not there" in result.message()
 

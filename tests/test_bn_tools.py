@@ -14,11 +14,14 @@ import torch.nn as nn
 from lightning.pytorch.callbacks import ModelCheckpoint
 from PIL import Image
 
+from leaves.callbacks import PreciseBN
 from leaves.commands.options import DataOverrides
 from leaves.commands.precise_bn import precise_bn_checkpoint
 from leaves.data.datamodule import LeavesDataModule
+from leaves.inference import Predictor
+from leaves.inference.bn_fold import fuse_bn
 from leaves.models.batchnorm import BatchNorm
-from leaves.models.bn_tools import fuse_bn, recalibrate_bn
+from leaves.models.bn_tools import recalibrate_bn
 from leaves.models.module import LeavesModule
 from leaves.models.net import create_net
 
@@ -42,7 +45,8 @@ def trained_net(norm: str) -> nn.Module:
 @pytest.mark.parametrize("norm", ["batch", "scratch"])
 def test_folded_network_predicts_what_the_unfolded_one_does(norm):
     net = trained_net(norm)
-    fused = fuse_bn(net)
+    fused, pairs = fuse_bn(net)
+    assert pairs == 20
     assert not any(isinstance(m, (nn.BatchNorm2d, BatchNorm)) for m in fused.modules())
     x = torch.randn(5, 3, 32, 32)
     with torch.no_grad():
@@ -100,23 +104,23 @@ def sha(path: Path) -> str:
 def test_fit_with_precise_bn_then_fused_predict_and_the_checkpoint_command(tmp_path):
     data = tiny_leaves(tmp_path / "data")
     datamodule = LeavesDataModule(str(data), image_size=32, batch_size=4, num_workers=0, val_fraction=0.34)
-    model = LeavesModule(arch="resnet18", precise_bn_batches=2, warmup_epochs=0)
+    model = LeavesModule(datamodule.class_names, arch="resnet18", warmup_epochs=0)
     checkpoint = ModelCheckpoint(tmp_path / "ckpt", filename="best", monitor="val_acc", mode="max")
     trainer = L.Trainer(
         max_epochs=1,
         accelerator="cpu",
         logger=False,
-        callbacks=[checkpoint],
+        callbacks=[checkpoint, PreciseBN(batches=2)],
         enable_progress_bar=False,
         enable_model_summary=False,
     )
     trainer.fit(model, datamodule=datamodule)
     assert int(model.net.bn1.num_batches_tracked) == 2  # recalibrated over 2 batches before validating
 
-    fused = trainer.predict(model, datamodule=datamodule)
-    assert model.predict_net is None  # the folded copy lives only during predict
-    model.hparams.fuse_bn = False
-    plain = trainer.predict(model, datamodule=datamodule)
+    folding = Predictor([model])
+    fused = trainer.predict(folding, datamodule=datamodule)
+    assert folding._nets is None  # the folded copy lives only during predict
+    plain = trainer.predict(Predictor([model], fuse_bn=False), datamodule=datamodule)
     torch.testing.assert_close(
         torch.cat([b["probs"] for b in fused]), torch.cat([b["probs"] for b in plain]), atol=1e-4, rtol=1e-4
     )
@@ -136,7 +140,9 @@ def test_fit_with_precise_bn_then_fused_predict_and_the_checkpoint_command(tmp_p
 
 def test_precise_bn_in_fit_is_refused_up_front_without_batchnorm(tmp_path):
     datamodule = LeavesDataModule(str(tiny_leaves(tmp_path / "data")), image_size=32, batch_size=4, num_workers=0)
-    model = LeavesModule(arch="resnet18", norm="layer", precise_bn_batches=2)
-    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False)
-    with pytest.raises(ValueError, match="model.precise_bn_batches needs torch BatchNorm layers"):
+    model = LeavesModule(datamodule.class_names, arch="resnet18", norm="layer")
+    trainer = L.Trainer(
+        max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False, callbacks=[PreciseBN(batches=2)]
+    )
+    with pytest.raises(ValueError, match="--precise_bn.batches needs torch BatchNorm layers"):
         trainer.fit(model, datamodule=datamodule)

@@ -108,5 +108,5 @@ def test_the_run_folder_does_not_depend_on_the_logger(tmp_path, monkeypatch, lea
     run("fit", [*TINY, *data, "--trainer.logger=false", "--trainer.max_epochs=2", "--ckpt_path=last"])
     assert not (tmp_path / "runs" / "version_1").exists(), "resumed in its own folder"
     cli = run("predict", [*TINY, *data])
-    assert cli.trainer.ckpt_path.endswith("version_0/checkpoints/best.ckpt")
+    assert cli.config.predict.ckpt_path.endswith("version_0/checkpoints/best.ckpt")
     assert len(pd.read_csv(tmp_path / "submissions" / "submission.csv")) == len(pd.read_csv(leaves_dir / "test.csv"))

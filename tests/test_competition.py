@@ -12,15 +12,16 @@ import torch.nn as nn
 from conftest import TINY
 from PIL import Image
 
+from leaves.callbacks import FreezeBackbone
 from leaves.commands.kfold import run_kfold
 from leaves.commands.lightning import run_lightning
 from leaves.configs import DEFAULT as DEFAULT_CONFIG
 from leaves.data.splits import stratified_folds
 from leaves.errors import ClassListMismatch
-from leaves.inference import Ensemble, predict_ensemble
-from leaves.models.finetune import FreezeBackbone, finetune_param_groups
+from leaves.inference import Predictor, predict_ensemble
+from leaves.inference.tta import tta_probs
+from leaves.models.finetune import finetune_param_groups
 from leaves.models.module import LeavesModule
-from leaves.models.tta import tta_probs
 
 CONFIG = DEFAULT_CONFIG
 CLASSES = ["ash", "birch", "oak"]
@@ -73,11 +74,11 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "1.0",
             "--model.mix_stop_epoch",
             "1",
-            "--model.ema_decay",
+            "--ema.decay",
             "0.9",
             "--model.backbone_lr_scale",
             "0.1",
-            "--model.freeze_backbone_epochs",
+            "--freeze_backbone.epochs",
             "1",
         ],
     )
@@ -221,9 +222,9 @@ def test_tta_of_a_model_that_ignores_its_input_changes_nothing():
     model = LeavesModule(class_names=CLASSES)
     model.net = Constant()
     images = torch.rand(4, 3, 8, 8)
-    plain = model.predict_probs(images)
-    model.tta = ["identity", "hflip", "vflip", "rot90", "rot180", "rot270", "transpose", "antitranspose"]
-    torch.testing.assert_close(model.predict_probs(images), plain)
+    plain = Predictor([model]).probs(images)
+    views = ["identity", "hflip", "vflip", "rot90", "rot180", "rot270", "transpose", "antitranspose"]
+    torch.testing.assert_close(Predictor([model], tta=views).probs(images), plain)
 
 
 def test_tta_averages_the_probabilities_of_the_views():
@@ -235,7 +236,7 @@ def test_tta_averages_the_probabilities_of_the_views():
 
 def test_unknown_tta_views_are_refused():
     with pytest.raises(ValueError, match="unknown view"):
-        LeavesModule(class_names=CLASSES, tta=["mirror"])
+        Predictor([LeavesModule(class_names=CLASSES)], tta=["mirror"])
 
 
 # ---------------------------------------------------------------- prediction and ensembles
@@ -243,21 +244,17 @@ def test_unknown_tta_views_are_refused():
 
 def test_predict_with_tta_from_the_command_line(fitted, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cli = run_lightning(
-        "predict",
-        CONFIG,
-        [
-            *TINY,
-            "--data.data_dir",
-            str(fitted["data"]),
-            "--ckpt_path",
-            str(fitted["best"]),
-            "--model.tta",
-            "[identity, hflip, rot90]",
-        ],
-    )
-    assert cli.model.tta == ["identity", "hflip", "rot90"]  # not overridden by the checkpoint
-    assert len(pd.read_csv(tmp_path / "submissions" / "submission.csv")) == 6  # 2 test images per class
+    probs = {}
+    for name, views in (("plain", []), ("tta", ["--tta", "[identity, hflip, rot90]"])):
+        (tmp_path / f"{name}.yaml").write_text(
+            "trainer:\n  callbacks:\n    - class_path: leaves.inference.SubmissionWriter\n"
+            f"      init_args: {{output_dir: {name}, probs_path: {name}.npy}}\n"
+        )
+        args = [*TINY, "--config", f"{name}.yaml", "--data.data_dir", str(fitted["data"]), *views]
+        run_lightning("predict", CONFIG, [*args, "--ckpt_path", str(fitted["best"])])
+        probs[name] = np.load(f"{name}.npy")
+        assert len(pd.read_csv(tmp_path / name / "submission.csv")) == 6  # 2 test images per class
+    assert not np.allclose(probs["plain"], probs["tta"]), "the views were averaged"
 
 
 def test_an_ensemble_of_one_checkpoint_equals_plain_predict(fitted, tmp_path, monkeypatch):
@@ -307,4 +304,4 @@ def test_checkpoints_with_different_class_lists_are_refused(fitted, tmp_path):
     with pytest.raises(ClassListMismatch, match=r"other\.ckpt.*lacks \['oak'\], has \['elm'\]"):
         predict_ensemble([fitted["best"], other], data_dir=str(fitted["data"]))
     with pytest.raises(ClassListMismatch):
-        Ensemble([LeavesModule(class_names=CLASSES), LeavesModule(class_names=CLASSES[::-1])])
+        Predictor([LeavesModule(class_names=CLASSES), LeavesModule(class_names=CLASSES[::-1])])

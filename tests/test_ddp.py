@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent(
         "train": fit.datamodule.train_images,
         "val": fit.datamodule.val_images,
         "metrics": {k: float(v) for k, v in fit.trainer.callback_metrics.items()},
-        "predicted_with": str(predict.trainer.ckpt_path),
+        "predicted_with": str(predict.config.predict.ckpt_path),
     }))
     """
 )

@@ -13,6 +13,7 @@ from conftest import TINY
 from lightning.pytorch.callbacks import Callback
 from matplotlib import cbook
 
+from leaves.callbacks import FreezeBackbone
 from leaves.commands import run
 from leaves.commands.lightning import run_lightning
 from leaves.data.datamodule import LeavesDataModule
@@ -154,7 +155,6 @@ def test_a_frozen_backbone_keeps_its_imagenet_weights_and_statistics_then_trains
         arch="tf_efficientnet_lite0",
         pretrained="efficientnet-lite0",
         class_names=["acer", "betula", "carpinus"],
-        freeze_backbone_epochs=1,
         optimizer="adamw",
         lr=1e-3,
     )
@@ -167,7 +167,7 @@ def test_a_frozen_backbone_keeps_its_imagenet_weights_and_statistics_then_trains
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[snapshots],
+        callbacks=[FreezeBackbone(epochs=1), snapshots],
     )
     trainer.fit(module, data)
     published = {

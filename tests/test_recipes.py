@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 from conftest import TINY
 
+from leaves.callbacks import EMA
 from leaves.commands import run
 from leaves.commands.lightning import build_cli
 from leaves.data.transforms import eval_transform, train_transform
@@ -24,11 +25,12 @@ from leaves.models.net import create_net
 def test_the_seed_config_is_the_d2l_notes_recipe(leaves_dir: Path) -> None:
     cli = build_cli(["--config", "seed", "--data.data_dir", str(leaves_dir)])
     hp, data = cli.model.hparams, cli.datamodule
-    cli.model._build(data.class_names)  # the network is built at setup
     assert isinstance(cli.model.net, D2LResNet18) and (hp.pretrained, hp.init) == (False, "xavier")
     assert (hp.optimizer, hp.lr, hp.momentum, hp.weight_decay) == ("momentum", 0.02, 0.0, 0.0), "plain SGD"
     assert (hp.warmup_epochs, hp.lr_schedule, hp.label_smoothing) == (0, "constant", 0.0)
-    assert (hp.mixup_alpha, hp.cutmix_alpha, hp.ema_decay) == (0.0, 0.0, None)
+    assert (hp.mixup_alpha, hp.cutmix_alpha) == (0.0, 0.0) and not any(
+        isinstance(c, EMA) for c in cli.trainer.callbacks
+    )
     assert (data.image_size, data.batch_size, data.augment, cli.trainer.max_epochs) == (224, 64, "none", 15)
     names = [type(t).__name__ for t in train_transform(224, "none")]
     assert names == [type(t).__name__ for t in eval_transform(224)] == ["Resize", "ToTensorV2"], "no augmentation"
@@ -54,7 +56,7 @@ def test_the_d2l_resnet18_is_the_courses_network_not_timms() -> None:
 
 def test_xavier_init_is_d2l_init_cnn() -> None:
     def widest(init: str) -> float:
-        model = LeavesModule("resnet10t", class_names=["a", "b"], init=init)
+        model = LeavesModule(["a", "b"], arch="resnet10t", init=init)
         convs = [m for m in model.net.modules() if isinstance(m, nn.Conv2d)]
         return max(m.weight.abs().max().item() / _xavier_bound(m) for m in convs)
 

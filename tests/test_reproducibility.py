@@ -34,7 +34,7 @@ def fit_and_predict(data_dir: Path, workdir: Path, num_workers: int, monkeypatch
     fit = run_lightning("fit", default_config=DEFAULT, args=args)  # augment: light (random crops, flips, turns)
     metrics = {k: float(v) for k, v in fit.trainer.callback_metrics.items()}
     predict = run_lightning("predict", default_config=DEFAULT, args=args[:-1])
-    return metrics, (workdir / "submissions" / "submission.csv").read_text(), predict.trainer.ckpt_path
+    return metrics, (workdir / "submissions" / "submission.csv").read_text(), predict.config.predict.ckpt_path
 
 
 def test_two_fits_with_the_same_seed_give_identical_metrics_predictions_and_plain_checkpoints(

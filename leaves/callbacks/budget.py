@@ -128,7 +128,9 @@ class TimeBudget(Callback):
         step_seconds = trainer.strategy.broadcast(self.step_seconds, src=0)
         changed = total != self.planned_steps
         self.planned_steps, self.validation_seconds = total, validation
-        trainer.fit_loop.epoch_loop.max_steps = total
+        # A plan of whole epochs ends through max_epochs; a shorter one through should_stop (on_train_batch_end).
+        # `fit_loop.max_epochs` is the one way to change the number of epochs of a Trainer already built: it has
+        # no public setter (checked on Lightning 2.6.6).
         trainer.fit_loop.max_epochs = math.ceil(total / per_epoch)
         pl_module.plan_steps(total)
         if changed:

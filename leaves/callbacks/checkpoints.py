@@ -17,19 +17,62 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import lightning as L
 import torch
 from lightning.fabric.utilities.types import _PATH
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from leaves.layout import BEST, LAST, MONITOR, MONITOR_MODE, checkpoint_file
 from leaves.utils.atomic import atomic_file
+
+
+class BestCheckpoint(ModelCheckpoint):
+    """`checkpoints/best.ckpt`: the weights of the best validation accuracy (the monitored metric).
+
+    Listed first among the callbacks, it is the Trainer's `checkpoint_callback`, which predict,
+    the report and k-fold ask for the best checkpoint.
+
+    Args:
+        dirpath: the run's checkpoints folder (set by the command line).
+    """
+
+    def __init__(self, dirpath: Optional[str] = None) -> None:
+        super().__init__(dirpath=dirpath, monitor=MONITOR, mode=MONITOR_MODE, filename=BEST)
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """`checkpoints/last.ckpt`, the latest state, to resume with `--ckpt_path last`: rewritten at every epoch
+    end, or, with `every`, also that often inside an epoch (so a SIGKILL loses at most that much).
+
+    Lightning 2.6's own `save_last` writes only when the monitored checkpoint improved, so it is not used
+    for the epoch-end copy.
+
+    Args:
+        dirpath: the run's checkpoints folder (set by the command line).
+        every: also refresh last.ckpt after this much training time within an epoch ("0:10:00").
+    """
+
+    def __init__(self, dirpath: Optional[str] = None, every: Optional[str] = None) -> None:
+        if every is None:
+            super().__init__(dirpath=dirpath, filename=LAST, enable_version_counter=False)
+        else:
+            hours, minutes, seconds = (float(p) for p in every.split(":"))
+            super().__init__(
+                dirpath=dirpath,
+                save_top_k=0,
+                save_last=True,
+                enable_version_counter=False,  # the same last.ckpt as the epoch-end one, not last-v1.ckpt
+                train_time_interval=timedelta(hours=hours, minutes=minutes, seconds=seconds),
+            )
+            self.CHECKPOINT_NAME_LAST = LAST
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -55,7 +98,7 @@ class InterruptCheckpoint(Callback):
         filename: checkpoint name, without `.ckpt`, in the ModelCheckpoint folder.
     """
 
-    def __init__(self, filename: str = "last") -> None:
+    def __init__(self, filename: str = LAST) -> None:
         self.filename = filename
         self._previous_sigint: Union[Callable, int, None] = None
 
@@ -64,9 +107,14 @@ class InterruptCheckpoint(Callback):
             self._previous_sigint = signal.signal(signal.SIGINT, lambda *_: self._stop_soon(trainer))
 
     def _stop_soon(self, trainer: L.Trainer) -> None:
-        rank_zero_info("\nCtrl-C: stopping after this batch and saving last.ckpt (Ctrl-C again stops at once)")
+        rank_zero_info(
+            f"\nCtrl-C: stopping after this batch and saving {checkpoint_file(self.filename)} "
+            "(Ctrl-C again stops at once)"
+        )
         self._restore_sigint()
         # The same flag Lightning's SIGTERM handler sets: the loops raise SIGTERMException at the batch end.
+        # A private attribute (checked on Lightning 2.6.6): Lightning has no public way to ask the loops to stop
+        # at the next batch boundary *and* raise, which is what makes InterruptCheckpoint save and exit 1.
         trainer._signal_connector.received_sigterm = True
 
     def _restore_sigint(self) -> None:
@@ -84,7 +132,7 @@ class InterruptCheckpoint(Callback):
             return
         if not isinstance(exception, SIGTERMException):
             return  # other failures (NaN loss, bad data, bugs) must not replace the last good checkpoint
-        path = Path(ckpt.dirpath) / f"{self.filename}.ckpt"
+        path = Path(ckpt.dirpath) / checkpoint_file(self.filename)
         trainer.save_checkpoint(path)
         rank_zero_info(
             f"Stopped at epoch {trainer.current_epoch}, step {trainer.global_step}; saved {path}. "

@@ -10,6 +10,7 @@ import pandas as pd
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
+from leaves.layout import CURVES_PNG
 from leaves.report.figures import save_curves
 from leaves.utils.runs import run_dir
 from leaves.utils.runs import shown as shown_path
@@ -26,7 +27,7 @@ class LearningCurves(Callback):
         filename: name of the PNG inside the run folder.
     """
 
-    def __init__(self, filename: str = "learning_curves.png") -> None:
+    def __init__(self, filename: str = CURVES_PNG) -> None:
         self.filename = filename
         self.history: list[dict[str, float]] = []
 

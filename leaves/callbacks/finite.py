@@ -9,6 +9,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from leaves.errors import NonFiniteLossError
+from leaves.layout import LAST, checkpoint_file
 
 
 class StopOnNonFiniteLoss(Callback):
@@ -26,7 +27,7 @@ class StopOnNonFiniteLoss(Callback):
         if trainer.strategy.reduce_boolean_decision(finite, all=True):
             return
         ckpt = trainer.checkpoint_callback
-        last = Path(ckpt.dirpath) / "last.ckpt" if ckpt is not None and ckpt.dirpath else None
+        last = Path(ckpt.dirpath) / checkpoint_file(LAST) if ckpt is not None and ckpt.dirpath else None
         kept = f"; the last good checkpoint is {last}" if last is not None and last.is_file() else ""
         value = "non-finite on another process" if finite else loss.item()
         raise NonFiniteLossError(

@@ -1,8 +1,8 @@
-"""The run report at the end of every fit, with the training throughput and hardware it shows."""
+"""The run report at the end of every fit, with the hardware it ran on."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
@@ -12,14 +12,12 @@ from leaves.report.write import write_report
 from leaves.utils.hardware import describe_hardware
 
 
-class RunReport(Throughput):
-    """Measures training throughput during a fit and writes `report.html` into the
-    run folder when it ends (rank 0 only), for the best checkpoint.
+class RunReport(L.Callback):
+    """Writes `report.html` into the run folder when a fit ends (rank 0 only), for the best checkpoint.
 
-    Throughput is images per second over each training epoch, from its first
-    batch to its last (data loading included, validation excluded), summed over
-    devices (`Throughput`). It and the hardware are kept in the checkpoints, so a
-    report built later for any checkpoint still shows them.
+    The report shows the training throughput measured by the fit's `Throughput` callback (when there is
+    one) and the hardware, which this callback keeps in the checkpoints, so a report built later for
+    any checkpoint still shows them.
 
     Args:
         gallery: at most this many misclassified validation images are shown.
@@ -27,7 +25,6 @@ class RunReport(Throughput):
     """
 
     def __init__(self, gallery: int = 48, matrix_classes: int = 12) -> None:
-        super().__init__()
         self.gallery = gallery
         self.matrix_classes = matrix_classes
         self.hardware = ""
@@ -44,6 +41,7 @@ class RunReport(Throughput):
         if not best:
             rank_zero_info("No best checkpoint was saved, so no run report was written")
             return
+        meter: Optional[Throughput] = next((c for c in trainer.callbacks if isinstance(c, Throughput)), None)
         device = pl_module.device
         try:
             path = write_report(
@@ -52,7 +50,7 @@ class RunReport(Throughput):
                 accelerator=device.type if device.type in ("cuda", "mps") else "cpu",
                 devices=[device.index or 0] if device.type == "cuda" else 1,
                 precision=str(trainer.precision),
-                training=self.state_dict(),
+                training={**(meter.state_dict() if meter is not None else {}), **self.state_dict()},
                 gallery=self.gallery,
                 matrix_classes=self.matrix_classes,
             )
@@ -62,8 +60,7 @@ class RunReport(Throughput):
         rank_zero_info(f"Run report: {path}")
 
     def state_dict(self) -> dict[str, Any]:
-        return {"hardware": self.hardware, "throughput": self.rates("train"), "train_epochs": self.epochs["train"]}
+        return {"hardware": self.hardware}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.hardware = state_dict.get("hardware", "")
-        self.epochs["train"] = [tuple(e) for e in state_dict.get("train_epochs", [])]

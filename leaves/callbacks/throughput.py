@@ -120,3 +120,11 @@ class Throughput(Callback):
 
     def on_predict_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_end("predict", trainer)
+
+    # -- kept in the checkpoints, so a run report built later still shows the training throughput -------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"throughput": self.rates("train"), "train_epochs": self.epochs["train"]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.epochs["train"] = [tuple(e) for e in state_dict.get("train_epochs", [])]

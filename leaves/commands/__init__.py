@@ -14,14 +14,19 @@ import sys
 from typing import Any, Optional
 
 from leaves.commands.runner import command, user_errors_exit
+from leaves.layout import SUBMISSION_CSV, SUBMISSIONS_DIR, TEST_CSV
 
 #: name -> (module, function, one line of help). `fit`, `validate`, `predict` and `kfold` are LightningCLI.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "fit": ("leaves.commands.lightning", "run_lightning", "train; --ckpt_path last resumes the latest run"),
     "validate": ("leaves.commands.lightning", "run_lightning", "score a checkpoint on its validation split"),
-    "predict": ("leaves.commands.lightning", "run_lightning", "predict test.csv into submissions/submission.csv"),
+    "predict": (
+        "leaves.commands.lightning",
+        "run_lightning",
+        f"predict {TEST_CSV} into {SUBMISSIONS_DIR}/{SUBMISSION_CSV}",
+    ),
     "kfold": ("leaves.commands.kfold", "run_kfold", "train every fold, out-of-fold probabilities, CV accuracy"),
-    "recipes": ("leaves.commands.recipes", "recipes", "train recipes side by side under one budget, score test.csv"),
+    "recipes": ("leaves.commands.recipes", "recipes", f"train recipes side by side under one budget, score {TEST_CSV}"),
     "ensemble": ("leaves.commands.ensemble", "ensemble", "average checkpoints into one submission"),
     "check": ("leaves.commands.check", "check", "check a data folder: CSVs and every image"),
     "report": ("leaves.commands.report", "report", "write the HTML run report of a checkpoint"),
@@ -36,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "save timm's pretrained weights to a file, for offline notebooks",
     ),
     "download": ("leaves.commands.kaggle", "download", "download and verify the competition (kaggle extra)"),
-    "submit": ("leaves.commands.kaggle", "submit_file", "check submission.csv, then submit it (kaggle extra)"),
+    "submit": ("leaves.commands.kaggle", "submit_file", f"check {SUBMISSION_CSV}, then submit it (kaggle extra)"),
 }
 LIGHTNING = ("fit", "validate", "predict")
 

@@ -7,7 +7,7 @@ arguments or as keyword groups, never read `sys.argv`, raise the project's
 errors (`leaves.errors`), and return the paths a notebook needs next.
 
     leaves.fit(config=["classify-leaves", "kaggle"], trainer={"max_epochs": 3})
-    leaves.predict(["--config", "kaggle", "--model.tta", "[identity, hflip]"])
+    leaves.predict(["--config", "kaggle", "--tta", "[identity, hflip]"])
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from lightning.pytorch.cli import LightningArgumentParser
 from leaves.commands.lightning import LeavesCLI, run_lightning
 from leaves.errors import ConfigError
 from leaves.inference.submission import SubmissionWriter
+from leaves.layout import BEST, LAST, checkpoint_path
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,8 @@ def fit(
     cli = run_lightning("fit", args=cli_args(args, config, **options), cli_class=_RaisingCLI)
     run_dir = Path(cli.trainer.default_root_dir).absolute()  # absolute: the notebook may change folder later
     best = cli.trainer.checkpoint_callback.best_model_path if cli.trainer.checkpoint_callback else ""
-    best_path = Path(best).absolute() if best else run_dir / "checkpoints/best.ckpt"
-    return Fitted(run_dir, best_path, run_dir / "checkpoints/last.ckpt")
+    best_path = Path(best).absolute() if best else checkpoint_path(run_dir, BEST)
+    return Fitted(run_dir, best_path, checkpoint_path(run_dir, LAST))
 
 
 def predict(
@@ -112,4 +113,4 @@ def predict(
     writers = [c for c in cli.trainer.callbacks if isinstance(c, SubmissionWriter) and c.last_written]
     if not writers:
         raise ConfigError("no submission was written: keep leaves.inference.SubmissionWriter in trainer.callbacks")
-    return Predicted(Path(writers[0].last_written).absolute(), Path(cli.trainer.ckpt_path).absolute())
+    return Predicted(Path(writers[0].last_written).absolute(), Path(cli.config.predict.ckpt_path).absolute())

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from leaves.commands.options import DataFolder
-from leaves.configs import default_setting
 from leaves.data.check import check_data
 from leaves.errors import DataError
+from leaves.layout import DEMO_DIR
 
 
 def check(data: DataFolder = DataFolder(), workers: int = 8, notes: int = 20) -> int:
@@ -21,7 +21,7 @@ def check(data: DataFolder = DataFolder(), workers: int = 8, notes: int = 20) ->
     Returns:
         The number of unusable images or CSV problems; the command fails when it is not 0.
     """
-    data_dir = Path(data.data_dir or data.demo_dir or default_setting("data.demo_dir"))
+    data_dir = Path(data.data_dir or data.demo_dir or DEMO_DIR)
     report = check_data(data_dir, workers)
     for problem in report.errors:
         print(f"ERROR {problem}")

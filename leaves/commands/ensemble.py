@@ -5,17 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from leaves.commands.options import DataOverrides, PredictOptions, TrainerOptions
+from leaves.commands.options import DataOverrides, TrainerOptions
 from leaves.inference.ensemble import predict_ensemble
+from leaves.inference.tta import View
+from leaves.layout import SUBMISSIONS_DIR
 
 
 def ensemble(
     checkpoints: list[Path],
     weights: Optional[list[float]] = None,
     data: DataOverrides = DataOverrides(),
-    model: PredictOptions = PredictOptions(),
     trainer: TrainerOptions = TrainerOptions(),
-    output_dir: str = "submissions",
+    tta: Optional[list[View]] = None,
+    fuse_bn: bool = True,
+    output_dir: str = SUBMISSIONS_DIR,
     save_probs: Optional[str] = None,
     self_check: bool = True,
     strict: bool = False,
@@ -26,8 +29,10 @@ def ensemble(
         checkpoints: .ckpt files, as a list ("[a.ckpt, b.ckpt]") or one per line on stdin ("-").
         weights: one per checkpoint (normalised); default: equal.
         data: data settings; default: the first checkpoint's folder and batch size, each member's own image size.
-        model: test-time views for every member (--model.tta).
         trainer: accelerator and precision.
+        tta: test-time views whose probabilities are averaged, for every member (identity, hflip, vflip,
+            rot90, rot180, rot270, transpose, antitranspose); unset: the image alone.
+        fuse_bn: predict with BatchNorm folded into the convolutions.
         output_dir: where submission.csv and its timestamped copies go.
         save_probs: also save the averaged probabilities (.npy or .csv with class columns).
         self_check: first rescore each checkpoint's validation split through this prediction path and
@@ -37,7 +42,8 @@ def ensemble(
     return predict_ensemble(
         checkpoints,
         weights,
-        tta=model.tta,
+        tta=tta,
+        fuse_bn=fuse_bn,
         output_dir=output_dir,
         save_probs=save_probs,
         accelerator=trainer.accelerator,

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from jsonargparse import Namespace
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from leaves.callbacks.budget import TimeBudget, parse_budget
-from leaves.commands.as_trained import apply_input_settings
-from leaves.commands.lr_find import find_lr
+from leaves.callbacks.ema import ema
+from leaves.callbacks.freeze import FreezeBackbone
+from leaves.callbacks.lr_find import FindLR
+from leaves.callbacks.precise_bn import PreciseBN
+from leaves.commands.as_trained import apply_as_trained
 from leaves.commands.precision import LeavesTrainer, resolve_precision
 from leaves.configs import DEFAULT, resolve_config_args
 from leaves.data.datamodule import LeavesDataModule
-from leaves.inference.selfcheck import check_before_predict, report_self_check
+from leaves.inference.submit import predict_submission
+from leaves.inference.tta import View
+from leaves.layout import BEST, CHECKPOINTS, LAST, RUN_PREFIX, RUNS_DIR, run_dir_of
 from leaves.models.module import LeavesModule
+from leaves.utils.checkpoint import Checkpoint
 from leaves.utils.quiet import quiet_lightning
-from leaves.utils.runs import claim_run_dir, find_checkpoint, new_run_dir, run_dir_of
+from leaves.utils.runs import claim_run_dir, find_checkpoint, new_run_dir
 
 #: Loggers whose folder is `save_dir/name/version`: pointed at the run folder so their files sit beside the rest.
 _FOLDER_LOGGERS = ("CSVLogger", "TensorBoardLogger")
@@ -33,26 +41,26 @@ def _entries(value: object) -> list[Namespace]:
     return [item for item in items if isinstance(item, Namespace) and "class_path" in item]
 
 
-def place_checkpoints(trainer_cfg: Namespace, folder: Path) -> None:
-    """Point each checkpoint callback that names no folder of its own at `folder`: a fit's
-    `checkpoints/`, or, for predict and validate, the folder of the checkpoint they load (whose
-    callbacks' state then matches, instead of Lightning warning that the folder changed)."""
-    for callback in _entries(trainer_cfg.get("callbacks") or []):
-        if callback.class_path.endswith("ModelCheckpoint") and not callback.init_args.get("dirpath"):
-            callback.init_args.dirpath = str(folder)
+def _is_model_checkpoint(class_path: str) -> bool:
+    module, _, name = class_path.rpartition(".")
+    return isinstance(cls := getattr(importlib.import_module(module), name, None), type) and issubclass(
+        cls, ModelCheckpoint
+    )
 
 
 def place_run(trainer_cfg: Namespace, run_dir: Path) -> None:
     """Point everything a fit writes at `run_dir`: the trainer's root, each checkpoint callback
     (unless it names its own folder) and the loggers that write into a folder."""
     trainer_cfg.default_root_dir = str(run_dir)
-    place_checkpoints(trainer_cfg, run_dir / "checkpoints")
+    for callback in _entries(trainer_cfg.get("callbacks") or []):
+        if _is_model_checkpoint(callback.class_path) and not callback.init_args.get("dirpath"):
+            callback.init_args.dirpath = str(run_dir / CHECKPOINTS)
     for logger in _entries(trainer_cfg.get("logger")):
         if logger.class_path.endswith(_FOLDER_LOGGERS):
             logger.init_args.save_dir = str(run_dir.parent)
             logger.init_args.name = ""
             # version_N as the number N: the progress bar then shows "v_num=N", not the name's last letters.
-            number = run_dir.name.removeprefix("version_")
+            number = run_dir.name.removeprefix(RUN_PREFIX)
             logger.init_args.version = int(number) if number.isdigit() else run_dir.name
         elif logger.class_path.endswith(_SAVE_DIR_LOGGERS) and logger.init_args.get("save_dir") in (None, "."):
             logger.init_args.save_dir = str(run_dir)
@@ -61,26 +69,33 @@ def place_run(trainer_cfg: Namespace, run_dir: Path) -> None:
 class LeavesCLI(LightningCLI):
     """LightningCLI that resolves run folders and checkpoints the way a competitor expects.
 
+    - The DataModule's class list sizes the model when both are built (`link_arguments`), so the model
+      is whole from its constructor; EMA, a frozen backbone and precise BN are callbacks with their
+      own option groups (`--ema.decay`, `--freeze_backbone.epochs`, `--precise_bn.batches`).
     - `fit` writes into a new `runs_dir/version_N` (or `runs_dir/run_name`), whatever loggers are configured;
       `fit --ckpt_path last` resumes the latest run in its own folder.
     - `predict` and `validate` without `--ckpt_path` use the best checkpoint of the latest fit
-      (and say which); `--ckpt_path best|last` mean the same for that run.
-    - `predict` and `validate` run at the checkpoint's input settings (image size) unless given explicitly
-      (`leaves.commands.as_trained`), and `predict` first runs the self-check (`leaves.inference.selfcheck`).
+      (and say which); `--ckpt_path best|last` mean the same for that run. They use the checkpoint's
+      model and its input settings unless given explicitly (`leaves.commands.as_trained`); `predict`
+      goes through `leaves.inference.predict_submission` (self-check, TTA, checked submission).
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.class_names", "model.class_names", apply_on="instantiate")
+        parser.add_lightning_class_args(ema, "ema")
+        parser.add_lightning_class_args(FreezeBackbone, "freeze_backbone")
+        parser.add_lightning_class_args(PreciseBN, "precise_bn")
         parser.add_argument(
             "--runs_dir",
             type=str,
-            default="runs",
+            default=RUNS_DIR,
             help="where fits write their run folders, and where predict looks for checkpoints",
         )
         parser.add_argument(
             "--run_name",
             type=Optional[str],
             default=None,
-            help="fit: write into runs_dir/RUN_NAME instead of a new runs_dir/version_N",
+            help=f"fit: write into runs_dir/RUN_NAME instead of a new runs_dir/{RUN_PREFIX}N",
         )
         parser.add_argument(
             "--lr_find",
@@ -89,6 +104,23 @@ class LeavesCLI(LightningCLI):
             help="fit: run Lightning's learning-rate range test first and train with its suggestion",
         )
         parser.add_argument("--lr_find_steps", type=int, default=100, help="fit: steps of the range test")
+        parser.add_argument(
+            "--budget",
+            type=Optional[str],
+            default=None,
+            help="fit: train for this long (45m, 90s, 1h30m or seconds) instead of trainer.max_epochs: the step "
+            "time is measured first and the warmup + cosine schedule planned to end when the time is up",
+        )
+        parser.add_argument(
+            "--tta",
+            type=Optional[list[View]],
+            default=None,
+            help="predict (and kfold's out-of-fold pass): test-time views whose probabilities are averaged "
+            "(identity, hflip, vflip, rot90, rot180, rot270, transpose, antitranspose); unset: the image alone",
+        )
+        parser.add_argument(
+            "--fuse_bn", type=bool, default=True, help="predict with BatchNorm folded into the convolutions"
+        )
         parser.add_argument(
             "--self_check",
             type=bool,
@@ -99,13 +131,6 @@ class LeavesCLI(LightningCLI):
         parser.add_argument(
             "--strict", type=bool, default=False, help="predict: a failed self-check is an error; nothing is written"
         )
-        parser.add_argument(
-            "--budget",
-            type=Optional[str],
-            default=None,
-            help="fit: train for this long (45m, 90s, 1h30m or seconds) instead of trainer.max_epochs: the step "
-            "time is measured first and the warmup + cosine schedule planned to end when the time is up",
-        )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
         self.config = parser.parse_args(args)
@@ -115,16 +140,16 @@ class LeavesCLI(LightningCLI):
         if cfg.get("budget"):
             parse_budget(cfg.budget)  # a malformed budget is refused before anything is built
         if sub in ("predict", "validate"):
-            if ckpt in (None, "best", "last"):
-                found = find_checkpoint(cfg.runs_dir, ckpt or "best")
+            if ckpt in (None, BEST, LAST):
+                found = find_checkpoint(cfg.runs_dir, ckpt or BEST)
                 rank_zero_info(f"{'Predicting' if sub == 'predict' else 'Validating'} with {found}")
                 cfg.ckpt_path = str(found)
-            apply_input_settings(parser, args, cfg, sub)  # predict as trained: the checkpoint's image size
+            # predict as trained: the checkpoint's model and image size
+            apply_as_trained(parser, args, cfg, sub, Checkpoint.read(cfg.ckpt_path))
             cfg.trainer.logger = False  # predicting is not a run: no empty run folder
-            place_checkpoints(cfg.trainer, Path(cfg.ckpt_path).parent)
             return
-        if ckpt == "last":
-            found = find_checkpoint(cfg.runs_dir, "last")
+        if ckpt == LAST:
+            found = find_checkpoint(cfg.runs_dir, LAST)
             rank_zero_info(f"Resuming {found}")
             cfg.ckpt_path = str(found)
             run_dir = run_dir_of(found)
@@ -140,17 +165,24 @@ class LeavesCLI(LightningCLI):
             cfg.model.pretrained = False
         resolve_precision(cfg.trainer)
 
-    def before_predict(self) -> None:
+    def predict(self, model: LeavesModule, datamodule: LeavesDataModule, ckpt_path: str, **kwargs: Any) -> Any:
+        """`leaves predict`: the checkpoint's model predicts test.csv into a checked submission."""
         cfg = self.config.predict
-        if cfg.self_check:
-            result = check_before_predict(cfg.ckpt_path, self.model, self.datamodule, self.trainer)
-            report_self_check(result, cfg.strict)
+        return predict_submission(
+            [ckpt_path],
+            datamodule,
+            self.trainer,
+            tta=cfg.tta,
+            fuse_bn=cfg.fuse_bn,
+            self_check=cfg.self_check,
+            strict=cfg.strict,
+        )
 
     def before_fit(self) -> None:
         if self.config.fit.get("budget"):
             self.trainer.callbacks.insert(0, TimeBudget(self.config.fit.budget))
         if self.config.fit.lr_find:
-            find_lr(self.trainer, self.model, self.datamodule, self.config.fit.lr_find_steps)
+            self.trainer.callbacks.append(FindLR(self.config.fit.lr_find_steps))
 
 
 def build_cli(
@@ -160,7 +192,7 @@ def build_cli(
     cli_class: type[LeavesCLI] = LeavesCLI,
 ) -> LeavesCLI:
     """The CLI for `subcommand` (fit, validate, predict), run; or, with no subcommand, a fit's
-    objects only, not run (leaves kfold drives the fits itself)."""
+    objects only, not run (leaves kfold drives the fits itself; the benchmarks time them)."""
     files = {"default_config_files": [str(default_config)]} if default_config else {}
     run = subcommand is not None
     return cli_class(

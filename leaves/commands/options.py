@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
-from leaves.models.tta import View
-
 
 @dataclass(frozen=True)
 class DataFolder:
@@ -45,18 +43,6 @@ class DataOverrides(DataFolder):
     def given(self) -> dict[str, Any]:
         """The settings that were set, by name."""
         return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-@dataclass(frozen=True)
-class PredictOptions:
-    """How a model predicts.
-
-    Args:
-        tta: test-time views whose probabilities are averaged (identity, hflip, vflip, rot90,
-            rot180, rot270, transpose, antitranspose); unset: the image alone.
-    """
-
-    tta: Optional[list[View]] = None
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import torch
 from lightning.pytorch.utilities import rank_zero_info
 
+from leaves.callbacks.precise_bn import precise_bn_file
 from leaves.commands.options import DataOverrides
-from leaves.configs import default_setting
-from leaves.data.datamodule import datamodule_from_checkpoint
-from leaves.models.module import LeavesModule
-from leaves.utils.atomic import atomic_file
+from leaves.layout import BEST, RUNS_DIR
 from leaves.utils.runs import resolve_checkpoint
 
 
 def precise_bn_checkpoint(
-    ckpt_path: str = "best",
+    ckpt_path: str = BEST,
     out_path: Optional[str] = None,
     num_batches: int = 100,
     data: DataOverrides = DataOverrides(),
@@ -35,20 +32,9 @@ def precise_bn_checkpoint(
         out_path: where the recalibrated checkpoint goes.
         num_batches: training batches to average the statistics over.
         data: data settings to change from the checkpoint's.
-        runs_dir: where fits write their runs; unset: the default config's.
+        runs_dir: where fits write their runs; unset: runs.
     """
-    src = resolve_checkpoint(ckpt_path, runs_dir or default_setting("runs_dir"))
-    dst = Path(out_path) if out_path else src.with_name(f"{src.stem}-precise-bn.ckpt")
-    if dst.exists():
-        raise FileExistsError(f"{dst} exists; choose another --out_path (nothing was overwritten)")
-    datamodule = datamodule_from_checkpoint(src, **data.given())
-    datamodule.setup("fit")
-    checkpoint = torch.load(src, map_location="cpu", weights_only=False)
-    model = LeavesModule.load_from_checkpoint(src, map_location="cpu")
-    model.to("cuda" if torch.cuda.is_available() else "cpu")
-    model.precise_bn(datamodule.train_dataloader(), num_batches)
-    checkpoint["state_dict"] = {k: v.cpu() for k, v in model.state_dict().items()}
-    with atomic_file(dst) as f:
-        torch.save(checkpoint, f)
-    rank_zero_info(f"Precise BN over {num_batches} batches of {datamodule.root / 'train.csv'}: wrote {dst}")
+    src = resolve_checkpoint(ckpt_path, runs_dir or RUNS_DIR)
+    dst = precise_bn_file(src, out_path, num_batches, **data.given())
+    rank_zero_info(f"Precise BN over {num_batches} training batches: wrote {dst}")
     return dst

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import statistics
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -22,33 +21,19 @@ from typing import Any, Optional
 import pandas as pd
 from lightning.pytorch.utilities import rank_zero_info
 
-from leaves.callbacks.run_report import RunReport
+from leaves.callbacks.throughput import Throughput
 from leaves.commands.lightning import run_lightning
 from leaves.commands.options import DataFolder
-from leaves.errors import DataError
+from leaves.inference.scoring import score_submission
 from leaves.inference.submission import SubmissionWriter
+from leaves.layout import ANSWERS_CSV, LAST, RECIPE_RESULT, RUNS_DIR, VAL_ACC, checkpoint_path
+from leaves.report.recipes import summarise
 from leaves.utils.atomic import atomic_file
-
-RESULT = "result.json"
 
 
 def recipe_name(config: str) -> str:
     """A recipe's name in the table: the config's file stem (`seed`, `my-recipe` for `my-recipe.yaml`)."""
     return Path(config).stem
-
-
-def test_accuracy(submission: Path, answers: Path) -> float:
-    """Accuracy of `submission` (image,label) against `answers` (image,label), matched by image."""
-    truth = pd.read_csv(answers)
-    got = pd.read_csv(submission)
-    merged = truth.merge(got, on="image", how="left", suffixes=("", "_predicted"))
-    if len(got) != len(truth) or merged["label_predicted"].isna().any():
-        missing = merged.loc[merged["label_predicted"].isna(), "image"].tolist()[:5]
-        raise DataError(
-            f"{submission} ({len(got)} rows) does not predict the {len(truth)} images of {answers}"
-            + (f": none for {', '.join(missing)}" if missing else "")
-        )
-    return float((merged["label"] == merged["label_predicted"]).mean())
 
 
 def _cpu_seconds() -> float:
@@ -67,7 +52,7 @@ def run_one(config: str, seed: int, common: list[str], fit_only: list[str], fold
     # The config first: options after it override it, whatever it sets.
     fit_args = ["--config", config, *common, "--seed_everything", str(seed), *fit_only]
     fit_args += ["--runs_dir", str(folder.parent), "--run_name", folder.name]
-    last = folder / "checkpoints" / "last.ckpt"
+    last = checkpoint_path(folder, LAST)
     if last.is_file():
         rank_zero_info(f"Resuming {last}")
         fit_args += ["--ckpt_path", str(last)]
@@ -77,8 +62,8 @@ def run_one(config: str, seed: int, common: list[str], fit_only: list[str], fold
     trainer = fit.trainer
     best = trainer.checkpoint_callback.best_model_path
     score = trainer.checkpoint_callback.best_model_score
-    report = _callback(trainer, RunReport)
-    rate = report.steady_rate("train") if report is not None else None
+    meter = _callback(trainer, Throughput)
+    rate = meter.steady_rate("train") if meter is not None else None
     predict = run_lightning(
         "predict",
         args=[
@@ -92,7 +77,7 @@ def run_one(config: str, seed: int, common: list[str], fit_only: list[str], fold
         ],
     )
     writer = _callback(predict.trainer, SubmissionWriter)
-    answers = Path(predict.datamodule.root) / "answers.csv"
+    answers = Path(predict.datamodule.root) / ANSWERS_CSV
     return {
         "recipe": recipe_name(config),
         "config": config,
@@ -100,41 +85,12 @@ def run_one(config: str, seed: int, common: list[str], fit_only: list[str], fold
         "image_size": fit.datamodule.image_size,
         "epochs": trainer.current_epoch,
         "steps": trainer.global_step,
-        "val_acc": float(score) if score is not None else None,
-        "test_acc": test_accuracy(writer.last_written, answers) if answers.is_file() else None,
+        VAL_ACC: float(score) if score is not None else None,
+        "test_acc": score_submission(writer.last_written, answers) if answers.is_file() else None,
         "fit_minutes": fit_seconds / 60,
         "fit_cpu_minutes": cpu_seconds / 60,
         "img_per_s": rate,
         "submission": str(writer.last_written),
-    }
-
-
-def _spread(values: list[float]) -> tuple[Optional[float], Optional[float]]:
-    if not values:
-        return None, None
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-def summarise(results: list[dict[str, Any]], data_name: str, budget: Optional[str]) -> dict[str, Any]:
-    """One table row for a recipe's per-seed results: means, spreads (sample sd) and per-seed values."""
-    val_mean, val_sd = _spread([r["val_acc"] for r in results if r["val_acc"] is not None])
-    test_mean, test_sd = _spread([r["test_acc"] for r in results if r["test_acc"] is not None])
-    rates = [r["img_per_s"] for r in results if r["img_per_s"]]
-    return {
-        "data": data_name,
-        "recipe": results[0]["recipe"],
-        "budget": budget or "recipe's epochs",
-        "image_size": results[0]["image_size"],
-        "epochs": "/".join(str(r["epochs"]) for r in results),
-        "seeds": "/".join(str(r["seed"]) for r in results),
-        "val_acc": val_mean,
-        "val_sd": val_sd,
-        "test_acc": test_mean,
-        "test_sd": test_sd,
-        "test_per_seed": "/".join(f"{r['test_acc']:.3f}" for r in results if r["test_acc"] is not None),
-        "fit_min": statistics.fmean(r["fit_minutes"] for r in results),
-        "cpu_min": statistics.fmean(r.get("fit_cpu_minutes", float("nan")) for r in results),
-        "img_per_s": statistics.fmean(rates) if rates else None,
     }
 
 
@@ -143,7 +99,7 @@ def recipes(
     data: DataFolder = DataFolder(),
     seeds: list[int] = [42],  # noqa: B006  (jsonargparse shows the default)
     budget: Optional[str] = None,
-    runs_dir: str = "runs/recipes",
+    runs_dir: str = f"{RUNS_DIR}/recipes",
     csv: str = "recipes.csv",
     args: str = "",
 ) -> pd.DataFrame:
@@ -170,7 +126,7 @@ def recipes(
         results = []
         for seed in seeds:
             folder = Path(runs_dir) / data_name / recipe_name(config) / f"seed_{seed}"
-            done = folder / RESULT
+            done = folder / RECIPE_RESULT
             if done.is_file():
                 rank_zero_info(f"{recipe_name(config)} seed {seed}: done earlier ({done}), kept")
             else:

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Optional
 
 from leaves.commands.options import DataOverrides, TrainerOptions
-from leaves.configs import default_setting
+from leaves.layout import BEST, RUNS_DIR
 from leaves.report.write import write_report
 from leaves.utils.runs import resolve_checkpoint
 
 
 def report(
-    ckpt_path: str = "best",
+    ckpt_path: str = BEST,
     data: DataOverrides = DataOverrides(),
     trainer: TrainerOptions = TrainerOptions(),
     runs_dir: Optional[str] = None,
@@ -23,9 +23,9 @@ def report(
         ckpt_path: a .ckpt file, or best/last: that checkpoint of the latest run under runs_dir.
         data: data settings to change from the checkpoint's (--data.data_dir when the folder moved).
         trainer: accelerator and precision of the evaluation pass.
-        runs_dir: where fits write their runs; unset: the default config's.
+        runs_dir: where fits write their runs; unset: runs.
     """
-    path = resolve_checkpoint(ckpt_path, runs_dir or default_setting("runs_dir"))
+    path = resolve_checkpoint(ckpt_path, runs_dir or RUNS_DIR)
     out = write_report(
         path, data_overrides=data.given(), accelerator=trainer.accelerator, precision=trainer.precision or "32-true"
     )

@@ -7,10 +7,8 @@ the old spelling `configs/NAME.yaml` still works where no such file exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 CONFIGS = Path(__file__).resolve().parent
 DEFAULT = CONFIGS / "default.yaml"
@@ -30,28 +28,37 @@ def config_path(name: str) -> str:
     return str(shipped) if shipped.is_file() else name
 
 
-def resolve_config_args(args: list[str]) -> list[str]:
-    """Command-line arguments with every `--config X` pointing at a file that exists where possible."""
+#: The spellings of the option that names a config file.
+CONFIG_FLAGS = ("--config", "-c")
+
+
+def _with_config_values(args: list[str], change: Callable[[str], str]) -> tuple[list[str], list[str]]:
+    """`args` with every config value (`--config X`, `-c X`, `--config=X`) passed through `change`, and
+    those values as changed: the one place the option is recognised."""
     out: list[str] = []
+    values: list[str] = []
     expect = False
     for arg in args:
         if expect:
-            out.append(config_path(arg))
+            values.append(change(arg))
+            out.append(values[-1])
             expect = False
-        elif arg == "--config":
+        elif arg in CONFIG_FLAGS:
             out.append(arg)
             expect = True
         elif arg.startswith("--config="):
-            out.append("--config=" + config_path(arg.partition("=")[2]))
+            values.append(change(arg.partition("=")[2]))
+            out.append("--config=" + values[-1])
         else:
             out.append(arg)
-    return out
+    return out, values
 
 
-def default_setting(dotted: str) -> Any:
-    """A value of `default.yaml` by its dotted name (`data.demo_dir`, `runs_dir`): commands that are
-    not LightningCLI take their defaults from the same file, so each default is written once."""
-    value: Any = yaml.safe_load(DEFAULT.read_text())
-    for key in dotted.split("."):
-        value = value[key]
-    return value
+def resolve_config_args(args: list[str]) -> list[str]:
+    """Command-line arguments with every config pointing at a file that exists where possible."""
+    return _with_config_values(list(args), config_path)[0]
+
+
+def config_files(args: list[str]) -> list[str]:
+    """The config files `args` name, in order, each as `resolve_config_args` resolves it."""
+    return _with_config_values(list(args), config_path)[1]

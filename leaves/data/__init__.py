@@ -1,43 +1,38 @@
 """The data layer: the competition's CSVs, their checks, image decoding, the cache, augmentation,
 splits, the DataModule and the synthetic demo data."""
 
-from leaves.data.as_trained import INPUT_KEYS, input_settings, read_data_settings
-from leaves.data.cache import image_cache
-from leaves.data.check import Problem, Report, check_data, check_images, inspect_image, usable_rows
-from leaves.data.datamodule import LeavesDataModule, LeavesDataset, datamodule_from_checkpoint
-from leaves.data.demo import generate_demo
-from leaves.data.images import ImageFiles, load_image, upright_rgb
-from leaves.data.splits import fold_split, sequential_split, stratified_folds, stratified_split
-from leaves.data.table import class_names_of, drop_duplicates, encode, read_table
-from leaves.data.transforms import AUGMENTS, eval_transform, train_transform
+from leaves.lazy import lazy_exports
 
-__all__ = [
-    "AUGMENTS",
-    "INPUT_KEYS",
-    "ImageFiles",
-    "LeavesDataModule",
-    "LeavesDataset",
-    "Problem",
-    "Report",
-    "check_data",
-    "check_images",
-    "class_names_of",
-    "datamodule_from_checkpoint",
-    "drop_duplicates",
-    "encode",
-    "eval_transform",
-    "fold_split",
-    "generate_demo",
-    "image_cache",
-    "input_settings",
-    "inspect_image",
-    "load_image",
-    "read_data_settings",
-    "read_table",
-    "stratified_folds",
-    "sequential_split",
-    "stratified_split",
-    "train_transform",
-    "upright_rgb",
-    "usable_rows",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "INPUT_KEYS": "leaves.data.as_trained",
+        "NotAsTrainedWarning": "leaves.data.as_trained",
+        "input_settings": "leaves.data.as_trained",
+        "image_cache": "leaves.data.cache",
+        "Problem": "leaves.data.check",
+        "Report": "leaves.data.check",
+        "check_data": "leaves.data.check",
+        "check_images": "leaves.data.check",
+        "inspect_image": "leaves.data.check",
+        "usable_rows": "leaves.data.check",
+        "LeavesDataModule": "leaves.data.datamodule",
+        "LeavesDataset": "leaves.data.datamodule",
+        "datamodule_from_checkpoint": "leaves.data.datamodule",
+        "generate_demo": "leaves.data.demo",
+        "ImageFiles": "leaves.data.images",
+        "load_image": "leaves.data.images",
+        "upright_rgb": "leaves.data.images",
+        "fold_split": "leaves.data.splits",
+        "sequential_split": "leaves.data.splits",
+        "stratified_folds": "leaves.data.splits",
+        "stratified_split": "leaves.data.splits",
+        "class_names_of": "leaves.data.table",
+        "drop_duplicates": "leaves.data.table",
+        "encode": "leaves.data.table",
+        "read_table": "leaves.data.table",
+        "AUGMENTS": "leaves.data.transforms",
+        "eval_transform": "leaves.data.transforms",
+        "train_transform": "leaves.data.transforms",
+    },
+)

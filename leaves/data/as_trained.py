@@ -7,19 +7,17 @@ takes the input-defining settings from the checkpoint; a value given
 explicitly (command line, a user's config file) that differs is honoured
 with a warning naming both, and a config file's default never wins silently.
 Normalisation is the model's (mean/std in its hyper-parameters), so it
-travels with the weights and needs nothing here.
+travels with the weights and needs nothing here. Which values the user gave
+explicitly is the command line's business (`leaves.commands.as_trained`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-import torch
 from lightning.pytorch.utilities import rank_zero_warn
-
-from leaves.errors import CheckpointError
 
 #: DataModule settings the eval transform (the model's input) depends on.
 INPUT_KEYS: tuple[str, ...] = ("image_size",)
@@ -27,21 +25,6 @@ INPUT_KEYS: tuple[str, ...] = ("image_size",)
 
 class NotAsTrainedWarning(UserWarning):
     """A checkpoint is used with input settings other than those it was trained with."""
-
-
-def read_data_settings(ckpt_path: str | Path) -> dict[str, Any]:
-    """The DataModule arguments a checkpoint was trained with (what `leaves fit` saves in it)."""
-    settings = saved_data_settings(ckpt_path)
-    if settings is None:
-        raise CheckpointError(f"{ckpt_path} holds no data settings: it was not written by leaves fit")
-    return settings
-
-
-def saved_data_settings(ckpt_path: str | Path) -> Optional[dict[str, Any]]:
-    """The checkpoint's DataModule arguments, or None when it has none (not written by leaves fit)."""
-    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
-    settings = checkpoint.get("datamodule_hyper_parameters")
-    return None if settings is None else dict(settings)
 
 
 def input_settings(
@@ -63,18 +46,3 @@ def input_settings(
         if value is not None:
             chosen[key] = value
     return chosen
-
-
-def option_given(key: str, args: Iterable[str], config_files: Iterable[Mapping[str, Any]]) -> bool:
-    """Whether `data.<key>` was set by the user: as an option in `args`, or in one of their config files."""
-    flag = f"--data.{key}"
-    if any(arg == flag or arg.startswith(flag + "=") for arg in args):
-        return True
-    for content in config_files:
-        section = content.get("data") if isinstance(content, Mapping) else None
-        if isinstance(section, Mapping) and key in section:
-            return True
-        if isinstance(section, Mapping) and isinstance(section.get("init_args"), Mapping):
-            if key in section["init_args"]:
-                return True
-    return False

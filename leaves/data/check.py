@@ -23,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from leaves.data.images import EXIF_ORIENTATION, upright_rgb
 from leaves.data.table import drop_duplicates, read_table
 from leaves.errors import DataError
+from leaves.layout import TEST_CSV, TRAIN_CSV
 
 BadImages = Literal["error", "skip"]
 
@@ -141,7 +142,7 @@ def usable_rows(
         remedy = (
             "Fix or remove them, or pass --data.bad_images skip to train without them."
             if bad_images
-            else "Every test.csv row needs a prediction: restore these files."
+            else f"Every {TEST_CSV} row needs a prediction: restore these files."
         )
         raise DataError(f"{len(report.errors)} image(s) named in {csv_path} cannot be used:\n  {listing}\n{remedy}")
     if bad_images != "skip":
@@ -164,7 +165,7 @@ def check_data(data_dir: Path, workers: int = 8) -> Report:
     """
     data_dir = Path(data_dir)
     report = Report()
-    for name, columns in (("train.csv", ("image", "label")), ("test.csv", ("image",))):
+    for name, columns in ((TRAIN_CSV, ("image", "label")), (TEST_CSV, ("image",))):
         csv_path = data_dir / name
         try:
             with warnings.catch_warnings(record=True) as caught:

@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from leaves.data.as_trained import input_settings, read_data_settings
+from leaves.data.as_trained import input_settings
 from leaves.data.cache import image_cache
 from leaves.data.check import BadImages, usable_rows
 from leaves.data.demo import generate_demo
@@ -28,7 +28,9 @@ from leaves.data.seeding import ProcessSeeded
 from leaves.data.splits import fold_split, sequential_split, stratified_split
 from leaves.data.table import class_names_of, drop_duplicates, encode, read_table
 from leaves.data.transforms import Augment, eval_transform, train_transform
-from leaves.errors import DataError
+from leaves.errors import CheckpointError, DataError
+from leaves.layout import DEMO_DIR, TEST_CSV, TRAIN_CSV
+from leaves.utils.checkpoint import Checkpoint
 from leaves.utils.hardware import usable_cores
 
 
@@ -54,6 +56,10 @@ class LeavesDataset(Dataset):
         return image, int(self.targets[i]) if self.targets is not None else i
 
 
+def _few(names: Sequence[str], n: int = 5) -> str:
+    return ", ".join(list(names)[:n]) + (", ..." if len(names) > n else "")
+
+
 def worker_init(worker_id: int) -> None:
     """No OpenCV threads inside workers (the workers already take the cores), then
     Lightning's per-worker, per-rank seeding when the run is seeded (the loader
@@ -71,6 +77,8 @@ class LeavesDataModule(L.LightningDataModule):
         data_dir: the Kaggle folder (train.csv, test.csv, images/). Leave unset to
             use the synthetic demo dataset, generated once into `demo_dir`.
         demo_dir: where the demo dataset lives when `data_dir` is unset.
+        class_names: the labels the model speaks, in output order; unset: train.csv's, sorted. A model
+            trained before (predict, resume) gives its own, and a train.csv with other labels is refused.
         image_size: side of the square images the model sees.
         batch_size: images per batch on each device.
         num_workers: loader processes; unset means one per usable core.
@@ -96,14 +104,15 @@ class LeavesDataModule(L.LightningDataModule):
     def __init__(
         self,
         data_dir: Optional[str] = None,
-        demo_dir: str = "data/demo",
-        image_size: int = 224,
-        batch_size: int = 64,
+        demo_dir: str = DEMO_DIR,
+        class_names: Optional[list[str]] = None,
+        image_size: int = 128,
+        batch_size: int = 16,
         num_workers: Optional[int] = None,
         val_fraction: float = 0.1,
         split: Literal["stratified", "sequential"] = "stratified",
         seed: int = 42,
-        augment: Augment = "light",
+        augment: Augment = "flips",
         cache: bool = False,
         cache_dir: Optional[str] = None,
         bad_images: BadImages = "error",
@@ -111,9 +120,10 @@ class LeavesDataModule(L.LightningDataModule):
         fold: int = 0,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["class_names"])  # the model saves them (Lightning refuses two values)
         self.root = Path(data_dir if data_dir is not None else demo_dir)
         self.is_demo = data_dir is None
+        self._class_names = list(class_names) if class_names is not None else None
         self.image_size = image_size
         self.batch_size = batch_size
         self.num_workers = usable_cores() if num_workers is None else num_workers
@@ -126,24 +136,31 @@ class LeavesDataModule(L.LightningDataModule):
         self.bad_images = bad_images
         self.num_folds = num_folds
         self.fold = fold
+        self._demo_ready = False
         self._train_table: Optional[pd.DataFrame] = None
         self._usable: dict[str, pd.DataFrame] = {}  # checked once, though prepare_data and setup both ask
 
-    def prepare_data(self) -> None:
-        if self.is_demo:
+    def _ensure_demo(self) -> None:
+        """Generate the demo data the first time anything needs it (it is written once, atomically)."""
+        if self.is_demo and not self._demo_ready:
             rank_zero_info(
                 f"No --data.data_dir given: using the synthetic DEMO dataset in {self.root} (generated once).\n"
                 "For the real competition: leaves fit --config classify-leaves "
-                "--data.data_dir <folder with train.csv, test.csv and images/>"
+                f"--data.data_dir <folder with {TRAIN_CSV}, {TEST_CSV} and images/>"
             )
             generate_demo(self.root)
+            self._demo_ready = True
+
+    def prepare_data(self) -> None:
+        self._ensure_demo()
         if self.cache:
             # Built here, once per node before any setup; setup then only opens it.
             predicting = self.trainer is not None and self.trainer.state.fn == "predict"
-            csv_name = "test.csv" if predicting else "train.csv"
+            csv_name = TEST_CSV if predicting else TRAIN_CSV
             self._images(csv_name, self._usable_table(csv_name)["image"].tolist())
 
     def _check_root(self) -> None:
+        self._ensure_demo()
         if not self.root.is_dir():
             raise DataError(f"data_dir {self.root} does not exist (set --data.data_dir to the Kaggle folder)")
 
@@ -151,19 +168,44 @@ class LeavesDataModule(L.LightningDataModule):
     def train_table(self) -> pd.DataFrame:
         if self._train_table is None:
             self._check_root()
-            path = self.root / "train.csv"
+            path = self.root / TRAIN_CSV
             self._train_table = drop_duplicates(read_table(path, ("image", "label")), path)
         return self._train_table
 
     @property
+    def has_train_csv(self) -> bool:
+        return (self.root / TRAIN_CSV).is_file()
+
+    @property
     def class_names(self) -> list[str]:
-        """Sorted labels of train.csv; the model stores them so predict needs no train.csv."""
-        return class_names_of(self.train_table["label"])
+        """The labels the model speaks: the ones given (a trained model's), else train.csv's, sorted.
+        The model stores them, so predict needs no train.csv; where there is one, it must have them."""
+        if self._class_names is None:
+            return class_names_of(self.train_table["label"])
+        if self.has_train_csv:
+            found = class_names_of(self.train_table["label"])
+            if found != self._class_names:
+                raise CheckpointError(
+                    f"the model (its checkpoint) has {len(self._class_names)} classes ({_few(self._class_names)}) "
+                    f"but {self.root / TRAIN_CSV} has {len(found)} ({_few(found)}): predict with a checkpoint trained "
+                    "on this data, or point --data.data_dir at the data it was trained on"
+                )
+        return list(self._class_names)
+
+    @property
+    def train_labels(self) -> Optional[list[str]]:
+        """Every train.csv label (for the shares a submission is held against), or None without a train.csv."""
+        return self.train_table["label"].tolist() if self.has_train_csv else None
+
+    @property
+    def test_images(self) -> list[str]:
+        """test.csv's images, in its order: the rows a submission must have (after `setup("predict")`)."""
+        return self.test_table["image"].tolist()
 
     def _usable_table(self, csv_name: str) -> pd.DataFrame:
         """The CSV's rows whose images decode; every bad file is reported at once, before training starts."""
         if csv_name not in self._usable:
-            if csv_name == "train.csv":
+            if csv_name == TRAIN_CSV:
                 table, bad_images = self.train_table, self.bad_images
             else:
                 self._check_root()
@@ -187,7 +229,7 @@ class LeavesDataModule(L.LightningDataModule):
 
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate"):
-            table = self._usable_table("train.csv")
+            table = self._usable_table(TRAIN_CSV)
             targets = encode(table["label"], self.class_names)
             if self.num_folds:
                 train_idx, val_idx = fold_split(table["label"], self.num_folds, self.fold, self.seed)
@@ -201,16 +243,16 @@ class LeavesDataModule(L.LightningDataModule):
             # CSV paths of each split, in dataset order (reports show them beside predictions).
             self.train_images = [names[i] for i in train_idx]
             self.val_images = [names[i] for i in val_idx]
-            images = self._images("train.csv", names)
+            images = self._images(TRAIN_CSV, names)
             # Both splits index the same decoded images (one cache file for train.csv).
             self.train_set = Subset(
                 LeavesDataset(images, targets, ProcessSeeded(train_transform(self.image_size, self.augment))), train_idx
             )
             self.val_set = Subset(LeavesDataset(images, targets, eval_transform(self.image_size)), val_idx)
         if stage == "predict":
-            self.test_table = self._usable_table("test.csv")
+            self.test_table = self._usable_table(TEST_CSV)
             self.predict_set = LeavesDataset(
-                self._images("test.csv", self.test_table["image"].tolist()), None, eval_transform(self.image_size)
+                self._images(TEST_CSV, self.test_table["image"].tolist()), None, eval_transform(self.image_size)
             )
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
@@ -236,14 +278,17 @@ class LeavesDataModule(L.LightningDataModule):
         return self._loader(self.predict_set, train=False)
 
 
-def datamodule_from_checkpoint(ckpt_path: str | Path, **overrides: Any) -> LeavesDataModule:
-    """The data a run trained with, rebuilt from its checkpoint (folder, split, size...), so a
+def datamodule_from_checkpoint(checkpoint: Checkpoint | str | Path, **overrides: Any) -> LeavesDataModule:
+    """The data a run trained with, rebuilt from its checkpoint (folder, split, size, class list...), so a
     later pass sees the same validation split and the same input. `overrides` that are not None
     replace the saved settings (the data moved, another batch size); an input-defining one
     (`leaves.data.as_trained.INPUT_KEYS`) that differs from the checkpoint's is honoured with a warning."""
+    if not isinstance(checkpoint, Checkpoint):
+        checkpoint = Checkpoint.read(checkpoint)
     known = inspect.signature(LeavesDataModule.__init__).parameters
-    saved = read_data_settings(ckpt_path)
+    saved = checkpoint.require_data_settings()
     settings = {k: v for k, v in saved.items() if k in known}
+    settings["class_names"] = checkpoint.class_names
     settings.update({k: v for k, v in overrides.items() if v is not None})
-    settings.update(input_settings(saved, overrides, ckpt_path))
+    settings.update(input_settings(saved, overrides, checkpoint.path))
     return LeavesDataModule(**settings)

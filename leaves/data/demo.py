@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFilter
 
+from leaves.layout import ANSWERS_CSV, TEST_CSV, TRAIN_CSV
+
 #: Bump when the drawing changes, so a cached demo folder is regenerated.
 DEMO_VERSION = "1"
 _MARKER = ".demo-complete"
@@ -243,9 +245,9 @@ def generate_demo(
         table = pd.DataFrame(records, columns=["image", "label"])
         # Test images are drawn per species in the same proportion as train.
         is_test = table.groupby("label").cumcount() < test_per_class
-        table[~is_test].to_csv(tmp / "train.csv", index=False)
-        table[is_test][["image"]].to_csv(tmp / "test.csv", index=False)
-        table[is_test].to_csv(tmp / "answers.csv", index=False)
+        table[~is_test].to_csv(tmp / TRAIN_CSV, index=False)
+        table[is_test][["image"]].to_csv(tmp / TEST_CSV, index=False)
+        table[is_test].to_csv(tmp / ANSWERS_CSV, index=False)
         sample = table[is_test][["image"]].assign(label=SPECIES[0].name)
         sample.to_csv(tmp / "sample_submission.csv", index=False)
         (tmp / _MARKER).write_text(DEMO_VERSION)

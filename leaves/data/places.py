@@ -18,6 +18,7 @@ from typing import Optional
 from lightning.pytorch.utilities import rank_zero_info
 
 from leaves.errors import DataError
+from leaves.layout import CACHE_DIR
 
 
 def is_writable(folder: Path) -> bool:
@@ -47,12 +48,12 @@ def cache_folder(data_dir: Path, cache_dir: Optional[Path] = None) -> Path:
     writable, else a writable fallback (working folder, then user cache), announced."""
     if cache_dir is not None:
         return Path(cache_dir)
-    inside = Path(data_dir) / "cache"
+    inside = Path(data_dir) / CACHE_DIR
     if is_writable(inside):
         return inside
     key = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:12]
     name = f"{Path(data_dir).resolve().name}-{key}"
-    for candidate in (Path.cwd() / "cache" / name, user_cache_home() / "leaves" / name):
+    for candidate in (Path.cwd() / CACHE_DIR / name, user_cache_home() / "leaves" / name):
         if is_writable(candidate):
             rank_zero_info(
                 f"Data folder {data_dir} is read-only: caching decoded images in {candidate} "
@@ -60,6 +61,6 @@ def cache_folder(data_dir: Path, cache_dir: Optional[Path] = None) -> Path:
             )
             return candidate
     raise DataError(
-        f"cannot write the image cache: {inside}, {Path.cwd() / 'cache'} and {user_cache_home()} are all read-only; "
+        f"cannot write the image cache: {inside}, {Path.cwd() / CACHE_DIR} and {user_cache_home()} are all read-only; "
         "set --data.cache_dir to a writable folder or run without --data.cache"
     )

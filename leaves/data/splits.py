@@ -10,6 +10,7 @@ import pandas as pd
 
 from leaves.data.table import class_names_of
 from leaves.errors import DataError
+from leaves.layout import TRAIN_CSV
 
 
 def stratified_folds(labels: pd.Series, num_folds: int, seed: int) -> np.ndarray:
@@ -24,7 +25,7 @@ def stratified_folds(labels: pd.Series, num_folds: int, seed: int) -> np.ndarray
     if num_folds < 2:
         raise DataError(f"data.num_folds must be at least 2, got {num_folds}")
     if num_folds > len(labels):
-        raise DataError(f"data.num_folds {num_folds} is more than the {len(labels)} rows of train.csv")
+        raise DataError(f"data.num_folds {num_folds} is more than the {len(labels)} rows of {TRAIN_CSV}")
     rng = np.random.default_rng(seed)
     fold = np.empty(len(labels), dtype=np.int64)
     values = labels.to_numpy()

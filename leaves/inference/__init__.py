@@ -1,19 +1,31 @@
-"""The inference layer: the checked submission, saved probabilities, ensembles and the prediction Trainer."""
+"""The inference layer: the Predictor (one model or an ensemble, test-time views, BatchNorm folded), the
+self-check, the checked submission and its degenerate-submission warning, saved probabilities and the
+prediction Trainer."""
 
-from leaves.inference.ensemble import Ensemble, check_same_classes, predict_ensemble
-from leaves.inference.predictor import predict_trainer
-from leaves.inference.probs import check_probs_path, probs_table, save_probs
-from leaves.inference.submission import SubmissionWriter, save_submission, validate_submission
+from leaves.lazy import lazy_exports
 
-__all__ = [
-    "Ensemble",
-    "SubmissionWriter",
-    "check_probs_path",
-    "check_same_classes",
-    "predict_ensemble",
-    "predict_trainer",
-    "probs_table",
-    "save_probs",
-    "save_submission",
-    "validate_submission",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "fuse_bn": "leaves.inference.bn_fold",
+        "degenerate_submission": "leaves.inference.degenerate",
+        "warn_if_degenerate": "leaves.inference.degenerate",
+        "predict_ensemble": "leaves.inference.ensemble",
+        "Predictor": "leaves.inference.predictor",
+        "check_same_classes": "leaves.inference.predictor",
+        "check_probs_path": "leaves.inference.probs",
+        "probs_table": "leaves.inference.probs",
+        "save_probs": "leaves.inference.probs",
+        "SelfCheck": "leaves.inference.selfcheck",
+        "report_self_check": "leaves.inference.selfcheck",
+        "self_check": "leaves.inference.selfcheck",
+        "SubmissionWriter": "leaves.inference.submission",
+        "save_submission": "leaves.inference.submission",
+        "validate_submission": "leaves.inference.submission",
+        "predict_submission": "leaves.inference.submit",
+        "predict_trainer": "leaves.inference.trainer",
+        "VIEWS": "leaves.inference.tta",
+        "check_views": "leaves.inference.tta",
+        "tta_probs": "leaves.inference.tta",
+    },
+)

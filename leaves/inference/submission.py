@@ -15,11 +15,10 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities import rank_zero_info
 
 from leaves.errors import DataError
+from leaves.inference.degenerate import warn_if_degenerate
 from leaves.inference.probs import check_probs_path, save_probs
-from leaves.inference.selfcheck import warn_if_degenerate
+from leaves.layout import SUBMISSION_CSV, SUBMISSIONS_DIR, TEST_CSV
 from leaves.utils.atomic import atomic_write_csv
-
-LATEST = "submission.csv"
 
 
 def validate_submission(submission: pd.DataFrame, test_images: Sequence[str], class_names: Sequence[str]) -> None:
@@ -28,13 +27,13 @@ def validate_submission(submission: pd.DataFrame, test_images: Sequence[str], cl
     if list(submission.columns) != ["image", "label"]:
         raise DataError(f"submission columns must be image,label; got {','.join(map(str, submission.columns))}")
     if len(submission) != len(test_images):
-        raise DataError(f"submission has {len(submission)} rows; test.csv has {len(test_images)}")
+        raise DataError(f"submission has {len(submission)} rows; {TEST_CSV} has {len(test_images)}")
     wrong = [i for i, (a, b) in enumerate(zip(submission["image"], test_images)) if a != b]
     if wrong:
         i = wrong[0]
         raise DataError(
-            f"submission row {i + 2} is {submission['image'].iloc[i]!r} but test.csv row {i + 2} is "
-            f"{test_images[i]!r} ({len(wrong)} rows differ): rows must follow test.csv order"
+            f"submission row {i + 2} is {submission['image'].iloc[i]!r} but {TEST_CSV} row {i + 2} is "
+            f"{test_images[i]!r} ({len(wrong)} rows differ): rows must follow {TEST_CSV} order"
         )
     unknown = sorted(set(submission["label"]) - set(class_names))
     if unknown:
@@ -61,7 +60,7 @@ def save_submission(table: pd.DataFrame, directory: str | Path) -> tuple[Path, P
     directory.mkdir(parents=True, exist_ok=True)
     stamped = _unique_stamped(directory, "submission")
     atomic_write_csv(table, stamped)
-    latest = directory / LATEST
+    latest = directory / SUBMISSION_CSV
     if latest.exists():
         content = latest.read_bytes()
         ours = any(p.read_bytes() == content for p in directory.glob("submission-*.csv") if p != stamped)
@@ -90,7 +89,7 @@ class SubmissionWriter(BasePredictionWriter):
             class columns, test.csv order) for blending; never overwrites a file.
     """
 
-    def __init__(self, output_dir: str = "submissions", probs_path: Optional[str] = None) -> None:
+    def __init__(self, output_dir: str = SUBMISSIONS_DIR, probs_path: Optional[str] = None) -> None:
         super().__init__(write_interval="epoch")
         self.output_dir = Path(output_dir)
         self.probs_path = probs_path
@@ -118,11 +117,8 @@ class SubmissionWriter(BasePredictionWriter):
         rows, probs = rows[keep], probs[keep]
 
         datamodule = trainer.datamodule
-        train_csv = datamodule.root / "train.csv"
-        train_labels = datamodule.train_table["label"].tolist() if train_csv.is_file() else None
-        self.write(
-            probs, rows, datamodule.test_table["image"].tolist(), pl_module.class_names, trainer.ckpt_path, train_labels
-        )
+        source = getattr(pl_module, "source", None) or trainer.ckpt_path
+        self.write(probs, rows, datamodule.test_images, pl_module.class_names, source, datamodule.train_labels)
 
     def write(
         self,

@@ -1,32 +1,33 @@
-"""The model layer: norm layers (a registry, and BatchNorm written out), the timm network, the
-LightningModule, BatchNorm tools, fine-tuning, MixUp/CutMix, EMA and test-time views."""
+"""The model layer: norm layers (a registry, and BatchNorm written out), the networks (timm's, d2l's
+ResNet-18) and their pretrained weights (hub, file, packaged sources), the training LightningModule,
+precise BN, the backbone learning rate and MixUp/CutMix."""
 
-from leaves.models.batchnorm import BatchNorm
-from leaves.models.bn_tools import count_batchnorms, fuse_bn, recalibrate_bn, with_torch_batchnorm
-from leaves.models.ema import EMA
-from leaves.models.finetune import FreezeBackbone, finetune_param_groups
-from leaves.models.mixing import build_mixup
-from leaves.models.module import LeavesModule
-from leaves.models.net import create_net, load_weights
-from leaves.models.norms import NORM_LAYERS, norm_layer
-from leaves.models.tta import VIEWS, check_views, tta_probs
+from leaves.lazy import lazy_exports
 
-__all__ = [
-    "EMA",
-    "NORM_LAYERS",
-    "VIEWS",
-    "BatchNorm",
-    "FreezeBackbone",
-    "LeavesModule",
-    "build_mixup",
-    "check_views",
-    "count_batchnorms",
-    "create_net",
-    "finetune_param_groups",
-    "fuse_bn",
-    "load_weights",
-    "norm_layer",
-    "recalibrate_bn",
-    "tta_probs",
-    "with_torch_batchnorm",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "BatchNorm": "leaves.models.batchnorm",
+        "count_batchnorms": "leaves.models.bn_tools",
+        "recalibrate_bn": "leaves.models.bn_tools",
+        "D2LResNet18": "leaves.models.d2l",
+        "finetune_param_groups": "leaves.models.finetune",
+        "head_of": "leaves.models.finetune",
+        "INITS": "leaves.models.init",
+        "init_weights": "leaves.models.init",
+        "build_mixup": "leaves.models.mixing",
+        "LeavesModule": "leaves.models.module",
+        "load_module": "leaves.models.module",
+        "check_arch": "leaves.models.net",
+        "check_pretrained": "leaves.models.net",
+        "create_net": "leaves.models.net",
+        "load_weights": "leaves.models.net",
+        "pretrained_net": "leaves.models.net",
+        "save_weights": "leaves.models.net",
+        "NORM_LAYERS": "leaves.models.norms",
+        "norm_layer": "leaves.models.norms",
+        "SOURCES": "leaves.models.sources",
+        "WeightSource": "leaves.models.sources",
+        "source_state_dict": "leaves.models.sources",
+    },
+)

@@ -1,12 +1,11 @@
-"""Fine-tuning a pretrained backbone: a smaller learning rate than the new head, and frozen epochs."""
+"""Fine-tuning a pretrained backbone: a smaller learning rate than the new head (its frozen epochs are
+`leaves.callbacks.FreezeBackbone`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import lightning as L
 import torch.nn as nn
-from lightning.pytorch.callbacks import Callback
 from timm.optim import param_groups_weight_decay
 
 
@@ -32,41 +31,3 @@ def finetune_param_groups(
         if new:
             groups.append({**group, "params": new, "lr": lr})
     return groups
-
-
-class FreezeBackbone(Callback):
-    """Train only the head for the first `epochs` epochs.
-
-    The frozen parameters get no gradient, so the optimizer leaves them alone
-    (they stay in it, so the learning-rate schedule is that of the whole run),
-    and the backbone's BatchNorm layers stay in eval mode: their running
-    statistics, learnt on ImageNet, are neither updated nor replaced by batch
-    statistics while the head learns.
-    """
-
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-
-    def _backbone(self, pl_module: L.LightningModule) -> list[nn.Module]:
-        head = set(head_of(pl_module.net).modules())
-        return [m for m in pl_module.net.modules() if m not in head]
-
-    def _set(self, pl_module: L.LightningModule, frozen: bool) -> None:
-        for module in self._backbone(pl_module):
-            for p in module.parameters(recurse=False):
-                p.requires_grad_(not frozen)
-            if hasattr(module, "running_mean"):
-                # Lightning restores each module's mode after validation, so unfreezing must say train.
-                module.train(not frozen)
-
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._set(pl_module, frozen=trainer.current_epoch < self.epochs)
-
-    def on_train_batch_start(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        # Lightning puts the whole model back in train mode after each validation.
-        if trainer.current_epoch < self.epochs:
-            for module in self._backbone(pl_module):
-                if hasattr(module, "running_mean") and module.training:
-                    module.eval()

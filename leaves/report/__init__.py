@@ -1,22 +1,22 @@
 """The run report: a model's pass over its validation split, tables, figures and one HTML page."""
 
-from leaves.report.evaluate import Evaluation, evaluate
-from leaves.report.figures import curves_figure, matrix_figure, save_curves, thumbnail
-from leaves.report.html import render_report
-from leaves.report.tables import confused_pairs, load_history, matrix_classes, per_class_table
-from leaves.report.write import write_report
+from leaves.lazy import lazy_exports
 
-__all__ = [
-    "Evaluation",
-    "confused_pairs",
-    "curves_figure",
-    "evaluate",
-    "load_history",
-    "matrix_classes",
-    "matrix_figure",
-    "per_class_table",
-    "render_report",
-    "save_curves",
-    "thumbnail",
-    "write_report",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "Evaluation": "leaves.report.evaluate",
+        "evaluate": "leaves.report.evaluate",
+        "curves_figure": "leaves.report.figures",
+        "matrix_figure": "leaves.report.figures",
+        "save_curves": "leaves.report.figures",
+        "save_lr_range": "leaves.report.figures",
+        "thumbnail": "leaves.report.figures",
+        "render_report": "leaves.report.html",
+        "confused_pairs": "leaves.report.tables",
+        "load_history": "leaves.report.tables",
+        "matrix_classes": "leaves.report.tables",
+        "per_class_table": "leaves.report.tables",
+        "write_report": "leaves.report.write",
+    },
+)

@@ -10,8 +10,8 @@ from typing import Any
 import torch
 
 from leaves.data.datamodule import LeavesDataModule
-from leaves.inference.predictor import predict_trainer
-from leaves.models.module import LeavesModule
+from leaves.inference.predictor import Predictor
+from leaves.inference.trainer import predict_trainer
 
 
 @dataclass
@@ -31,17 +31,17 @@ class Evaluation:
 
 
 def evaluate(
-    module: LeavesModule,
+    predictor: Predictor,
     datamodule: LeavesDataModule,
     accelerator: str = "auto",
     devices: Any = 1,
     precision: str = "32-true",
 ) -> Evaluation:
-    """Run `module` over the validation split with a single-device Trainer (device
-    placement, precision and normalisation as in training)."""
+    """Run `predictor` over the validation split with a single-device Trainer (device
+    placement, precision and normalisation as a submission's)."""
     trainer = predict_trainer(accelerator, devices, precision)
     start = time.perf_counter()
-    outputs = trainer.predict(module, dataloaders=datamodule.val_dataloader())
+    outputs = trainer.predict(predictor, dataloaders=datamodule.val_dataloader())
     seconds = time.perf_counter() - start
     return Evaluation(
         probs=torch.cat([o["probs"] for o in outputs]).float().cpu(),
@@ -49,6 +49,6 @@ def evaluate(
         targets=torch.cat([o["rows"] for o in outputs]).cpu(),
         images=list(datamodule.val_images),
         root=datamodule.root,
-        class_names=module.class_names,
+        class_names=predictor.class_names,
         seconds=seconds,
     )

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from PIL import Image, ImageOps
 
+from leaves.layout import LR, TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_LOSS
 from leaves.utils.atomic import atomic_file
 
 
@@ -56,10 +57,10 @@ def _curves(history: pd.DataFrame, best_epoch: Optional[int]) -> Any:
 
     fig = _figure(figsize=(12, 3.6), dpi=100)
     axes = fig.subplots(1, 3)
-    lr_columns = [c for c in history.columns if c == "lr" or c.startswith("lr-")]
+    lr_columns = [c for c in history.columns if c == LR or c.startswith(f"{LR}-")]
     panels = (
-        ("loss", ["train_loss", "val_loss"]),
-        ("accuracy", ["train_acc", "val_acc"]),
+        ("loss", [TRAIN_LOSS, VAL_LOSS]),
+        ("accuracy", [TRAIN_ACC, VAL_ACC]),
         ("learning rate", lr_columns[:1]),
     )
     for ax, (title, columns) in zip(axes, panels):
@@ -122,3 +123,21 @@ def thumbnail(path: Path, size: int = 128) -> str:
         buffer = io.BytesIO()
         img.save(buffer, format="PNG")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def save_lr_range(lrs: list[float], losses: list[float], suggestion: Optional[float], path: Path) -> None:
+    """The learning-rate range test: loss against learning rate (log scale), the suggestion marked;
+    drawn outside pyplot like every figure here, written atomically to `path`."""
+    fig = _figure(figsize=(6, 4), dpi=100)
+    ax = fig.subplots()
+    ax.plot(lrs, losses)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    if suggestion is not None:
+        ax.axvline(suggestion, color="tab:red", linestyle="--", label=f"suggestion {suggestion:.3g}")
+        ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as f:
+        fig.savefig(f, format="png")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import torch
+
+from leaves.layout import LAST, METRICS_CSV, checkpoint_path
+from leaves.utils.checkpoint import Checkpoint
 
 
 def per_class_table(confmat: torch.Tensor, class_names: list[str]) -> pd.DataFrame:
@@ -59,30 +61,31 @@ def matrix_classes(pairs: pd.DataFrame, limit: int) -> list[int]:
     return chosen
 
 
-def curves_history(checkpoint: dict[str, Any]) -> list[dict[str, float]]:
+#: The callback whose saved state holds the per-epoch history (`leaves.callbacks.LearningCurves`).
+CURVES_STATE = "LearningCurves"
+
+
+def curves_history(checkpoint: Checkpoint) -> list[dict[str, float]]:
     """The LearningCurves callback's per-epoch history stored in a checkpoint (empty if none)."""
-    for key, state in checkpoint.get("callbacks", {}).items():
-        if key.startswith("LearningCurves") and state.get("history"):
-            return list(state["history"])
-    return []
+    return list(checkpoint.callback_state(CURVES_STATE).get("history") or [])
 
 
-def load_history(run_dir: Path, checkpoint: dict[str, Any]) -> pd.DataFrame:
+def load_history(run_dir: Path, checkpoint: Checkpoint) -> pd.DataFrame:
     """Per-epoch metrics (epoch 1-based), from the run's own record whatever loggers it had.
 
     The source is the LearningCurves history in the run's `last.ckpt` (saved
     every epoch, so it holds them all), else in `checkpoint`; the CSV logger's
     `metrics.csv` only for a run that has neither (older runs).
     """
-    last = run_dir / "checkpoints" / "last.ckpt"
+    last = checkpoint_path(run_dir, LAST)
     sources = [checkpoint]
     if last.is_file():
-        sources.insert(0, torch.load(last, map_location="cpu", weights_only=False, mmap=True))
+        sources.insert(0, Checkpoint.read(last))
     for source in sources:
         history = curves_history(source)
         if history:
             return pd.DataFrame(history).assign(epoch=lambda t: t["epoch"].astype(int) + 1)
-    return _csv_history(run_dir / "metrics.csv")
+    return _csv_history(run_dir / METRICS_CSV)
 
 
 def _csv_history(csv: Path) -> pd.DataFrame:

@@ -19,31 +19,28 @@ import torch
 
 from leaves.data.datamodule import LeavesDataModule, datamodule_from_checkpoint
 from leaves.data.table import read_table
-from leaves.errors import CheckpointError
-from leaves.models.module import LeavesModule
+from leaves.inference.predictor import Predictor
+from leaves.layout import BEST, MONITOR, REPORT_HTML, RUN_CONFIG, TEST_CSV, TRAIN_CSV, run_dir_of
 from leaves.report.evaluate import evaluate
 from leaves.report.html import render_report
 from leaves.report.tables import load_history
 from leaves.utils.atomic import atomic_file
+from leaves.utils.checkpoint import Checkpoint
 from leaves.utils.hardware import describe_hardware
-from leaves.utils.runs import run_dir_of
+
+#: The callbacks whose saved states hold the training throughput and the hardware (`leaves.callbacks`;
+#: runs before 2026-12 kept both in RunReport's).
+TRAINING_STATES = ("Throughput", "RunReport")
 
 
-def _best_epoch(history: pd.DataFrame, checkpoint: dict[str, Any]) -> tuple[Optional[int], str]:
-    """The epoch of the highest val_acc (the first, on ties, as ModelCheckpoint keeps it) and a line saying so."""
-    if "val_acc" in history and history["val_acc"].notna().any():
-        best = history.loc[history["val_acc"].idxmax()]
-        return int(best["epoch"]), f"{int(best['epoch'])} (val_acc {best['val_acc']:.4f})"
-    if checkpoint.get("epoch") is not None:
-        return int(checkpoint["epoch"]) + 1, f"{int(checkpoint['epoch']) + 1} (no val_acc logged)"
+def _best_epoch(history: pd.DataFrame, checkpoint: Checkpoint) -> tuple[Optional[int], str]:
+    """The epoch of the best monitored value (the first, on ties, as ModelCheckpoint keeps it) and a line saying so."""
+    if MONITOR in history and history[MONITOR].notna().any():
+        best = history.loc[history[MONITOR].idxmax()]
+        return int(best["epoch"]), f"{int(best['epoch'])} ({MONITOR} {best[MONITOR]:.4f})"
+    if checkpoint.epoch is not None:
+        return int(checkpoint.epoch) + 1, f"{int(checkpoint.epoch) + 1} (no {MONITOR} logged)"
     return None, "unknown"
-
-
-def _training_state(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    for key, state in checkpoint.get("callbacks", {}).items():
-        if key.startswith("RunReport"):
-            return state
-    return {}
 
 
 def write_report(
@@ -65,24 +62,24 @@ def write_report(
     for best.ckpt and `report-<name>.html` for any other checkpoint.
     """
     ckpt_path = Path(ckpt_path)
-    if not ckpt_path.is_file():
-        raise CheckpointError(f"checkpoint {ckpt_path} not found")
-    checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False, mmap=True)
+    checkpoint = Checkpoint.read(ckpt_path)
     if datamodule is None:
-        datamodule = datamodule_from_checkpoint(ckpt_path, **(data_overrides or {}))
+        datamodule = datamodule_from_checkpoint(checkpoint, **(data_overrides or {}))
         datamodule.prepare_data()
         datamodule.setup("validate")
-    module = LeavesModule.load_from_checkpoint(ckpt_path, map_location="cpu")
-    evaluation = evaluate(module, datamodule, accelerator, devices, precision)
+    predictor = Predictor.from_checkpoints([ckpt_path])
+    module = predictor.members[0]
+    evaluation = evaluate(predictor, datamodule, accelerator, devices, precision)
 
     run_dir = run_dir_of(ckpt_path)
     history = load_history(run_dir, checkpoint)
-    training = training if training is not None else _training_state(checkpoint)
-    checkpoint_epoch = int(checkpoint["epoch"]) + 1
+    if training is None:
+        training = {k: v for name in TRAINING_STATES for k, v in checkpoint.callback_state(name).items()}
+    checkpoint_epoch = int(checkpoint.epoch) + 1
     best_epoch, best_line = _best_epoch(history, checkpoint)
     epochs = int(history["epoch"].max()) if len(history) else checkpoint_epoch
-    test_csv = datamodule.root / "test.csv"
-    test_rows = f"{len(read_table(test_csv, ('image',))):,}" if test_csv.is_file() else "no test.csv"
+    test_csv = datamodule.root / TEST_CSV
+    test_rows = f"{len(read_table(test_csv, ('image',))):,}" if test_csv.is_file() else f"no {TEST_CSV}"
     throughput = training.get("throughput", [])
     # The first epoch pays for warm-up (allocator, cuDNN autotuning, worker start): report the later ones.
     steady = sorted(throughput[1:] or throughput)
@@ -95,8 +92,8 @@ def write_report(
         ("data", f"{datamodule.root}" + (" (synthetic demo data)" if datamodule.is_demo else "")),
         (
             "images",
-            f"train.csv {len(datamodule.train_table):,} ({len(datamodule.train_set):,} train / "
-            f"{len(datamodule.val_set):,} validation); test.csv {test_rows}",
+            f"{TRAIN_CSV} {len(datamodule.train_table):,} ({len(datamodule.train_set):,} train / "
+            f"{len(datamodule.val_set):,} validation); {TEST_CSV} {test_rows}",
         ),
         ("classes", str(len(module.class_names))),
         ("image size", f"{datamodule.image_size} px"),
@@ -113,14 +110,15 @@ def write_report(
         ),
         ("report hardware", describe_hardware(torch.device(_device_type(accelerator)))),
     ]
-    config_file = run_dir / "config.yaml"
+    config_file = run_dir / RUN_CONFIG
     config_text = (
         config_file.read_text()
         if config_file.is_file()
         else (f"# no {config_file}; hyperparameters in the checkpoint:\n{module.hparams}")
     )
     page = render_report(evaluation, history, summary, config_text, best_epoch, gallery, matrix_classes)
-    out = run_dir / ("report.html" if ckpt_path.stem == "best" else f"report-{ckpt_path.stem}.html")
+    report = Path(REPORT_HTML)
+    out = run_dir / (report.name if ckpt_path.stem == BEST else f"{report.stem}-{ckpt_path.stem}{report.suffix}")
     with atomic_file(out, "w", encoding="utf-8") as f:
         f.write(page)
     return out

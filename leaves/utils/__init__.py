@@ -1,19 +1,22 @@
-"""Small tools every layer uses: atomic writes, the runs folder, hardware, the resumable CSV logger."""
+"""Small tools every layer uses: atomic writes, the runs folder, checkpoints' content, hardware, the
+resumable CSV logger, Lightning's messages silenced."""
 
-from leaves.utils.atomic import atomic_file, atomic_write_csv
-from leaves.utils.csv_logger import ResumableCSVLogger
-from leaves.utils.hardware import describe_hardware, usable_cores
-from leaves.utils.runs import find_checkpoint, new_run_dir, resolve_checkpoint, run_dir, run_dir_of
+from leaves.lazy import lazy_exports
 
-__all__ = [
-    "ResumableCSVLogger",
-    "atomic_file",
-    "atomic_write_csv",
-    "describe_hardware",
-    "find_checkpoint",
-    "new_run_dir",
-    "resolve_checkpoint",
-    "run_dir",
-    "run_dir_of",
-    "usable_cores",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "atomic_file": "leaves.utils.atomic",
+        "atomic_write_csv": "leaves.utils.atomic",
+        "Checkpoint": "leaves.utils.checkpoint",
+        "ResumableCSVLogger": "leaves.utils.csv_logger",
+        "auto_precision": "leaves.utils.hardware",
+        "describe_hardware": "leaves.utils.hardware",
+        "usable_cores": "leaves.utils.hardware",
+        "quiet_lightning": "leaves.utils.quiet",
+        "find_checkpoint": "leaves.utils.runs",
+        "new_run_dir": "leaves.utils.runs",
+        "resolve_checkpoint": "leaves.utils.runs",
+        "run_dir": "leaves.utils.runs",
+    },
+)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from leaves.errors import CheckpointError
+from leaves.layout import BEST, CHECKPOINTS, CKPT, LAST, RUN_PREFIX, checkpoint_file
 
 #: Set by the process that chose the run folder, so processes it starts (DDP ranks) write to the same one.
 RUN_DIR_ENV = "LEAVES_RUN_DIR"
@@ -26,19 +27,19 @@ def find_checkpoint(runs_dir: str | Path, name: str) -> Path:
     resumed counts as the latest one again.
     """
     runs_dir = Path(runs_dir)
-    found = sorted(runs_dir.glob(f"**/checkpoints/{name}.ckpt"), key=lambda p: p.stat().st_mtime)
+    found = sorted(runs_dir.glob(f"**/{CHECKPOINTS}/{checkpoint_file(name)}"), key=lambda p: p.stat().st_mtime)
     if not found:
         raise CheckpointError(
-            f"no {name}.ckpt under {runs_dir}/: run leaves fit (python scripts/fit.py) first, "
-            "or pass --ckpt_path <file.ckpt>"
+            f"no {checkpoint_file(name)} under {runs_dir}/: run leaves fit (python scripts/fit.py) first, "
+            f"or pass --ckpt_path <file{CKPT}>"
         )
     return found[-1]
 
 
-def resolve_checkpoint(ckpt_path: Optional[str], runs_dir: str | Path, default: str = "best") -> Path:
+def resolve_checkpoint(ckpt_path: Optional[str], runs_dir: str | Path, default: str = BEST) -> Path:
     """A checkpoint given as a file, or as best/last (or nothing: `default`) of the latest run."""
     name = ckpt_path or default
-    if name in ("best", "last"):
+    if name in (BEST, LAST):
         return find_checkpoint(runs_dir, name)
     path = Path(name)
     if not path.is_file():
@@ -52,11 +53,6 @@ def run_dir(trainer: Any) -> Path:
     Under DDP it is rank 0's choice, broadcast, so every rank must ask.
     """
     return Path(trainer.strategy.broadcast(str(trainer.default_root_dir)))
-
-
-def run_dir_of(checkpoint: str | Path) -> Path:
-    """The run folder a checkpoint was written into (its checkpoints/ folder's parent)."""
-    return Path(checkpoint).resolve().parent.parent
 
 
 def new_run_dir(runs_dir: str | Path) -> Path:
@@ -73,9 +69,9 @@ def new_run_dir(runs_dir: str | Path) -> Path:
     taken = [
         int(m.group(1))
         for p in (runs_dir.iterdir() if runs_dir.is_dir() else ())
-        if (m := re.fullmatch(r"version_(\d+)", p.name))
+        if (m := re.fullmatch(rf"{re.escape(RUN_PREFIX)}(\d+)", p.name))
     ]
-    return runs_dir / f"version_{max(taken, default=-1) + 1}"
+    return runs_dir / f"{RUN_PREFIX}{max(taken, default=-1) + 1}"
 
 
 def claim_run_dir(run_dir: str | Path) -> Path:

@@ -32,7 +32,7 @@ def check_views(views: Optional[Sequence[str]]) -> list[str]:
     views = list(views) if views else ["identity"]
     unknown = [v for v in views if v not in VIEWS]
     if unknown:
-        raise ConfigError(f"model.tta: unknown view(s) {', '.join(unknown)}; choose from {', '.join(VIEWS)}")
+        raise ConfigError(f"--tta: unknown view(s) {', '.join(unknown)}; choose from {', '.join(VIEWS)}")
     return views
 
 

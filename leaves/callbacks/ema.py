@@ -8,24 +8,29 @@ predict all use the weights that will be submitted.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import lightning as L
-from lightning.pytorch.callbacks import EMAWeightAveraging
+from lightning.pytorch.callbacks import Callback, EMAWeightAveraging
 
 
 class EMA(EMAWeightAveraging):
-    """EMAWeightAveraging for a module that builds its network in `setup`.
+    """EMAWeightAveraging whose average follows the model to its device.
 
-    Callbacks are set up before the LightningModule, so the network (its size
-    comes from the data's class list) and any pretrained weights are made first;
-    LeavesModule.setup does that once and is a no-op the second time.
+    Args:
+        decay: the weight of the average at every step (0.99-0.9999).
     """
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if stage == "fit":
-            pl_module.setup(stage)
-        super().setup(trainer, pl_module, stage)
+    def __init__(self, decay: float = 0.999) -> None:
+        super().__init__(decay=decay)
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # The average was copied before the strategy moved the model to its device: follow it there.
         if self._device is None and self._average_model is not None:
             self._average_model.to(pl_module.device)
+
+
+def ema(decay: Optional[float] = None) -> Callback:
+    """`--ema.decay D`: average the weights with decay D (validation, checkpoints and predict use the
+    average); unset: no averaging."""
+    return Callback() if decay is None else EMA(decay)
