@@ -2,13 +2,14 @@
 
 Every number comes from one run, on the same images and the same cores, with
 the contenders measured in alternation (round-robin repeats, median reported),
-so ratios stay meaningful on a machine that other jobs share. Models and data
-settings come from the project's config (`configs/default.yaml` unless told
-otherwise), so the bench measures what `scripts/fit.py` would run.
+so ratios stay meaningful on a machine that other jobs share. The model, the data
+settings and the precision are built by the fit's own command line (`leaves fit
+--config RECIPE`, not run), so the bench measures what `leaves fit` would run.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import statistics
 import tempfile
@@ -23,7 +24,6 @@ import lightning as L
 import numpy as np
 import torch
 import torchvision
-import yaml
 from lightning.pytorch.loggers import CSVLogger
 from PIL import Image, ImageOps
 from round_robin import round_robin
@@ -32,9 +32,11 @@ from torchvision import transforms as T
 
 from leaves.callbacks import Throughput
 from leaves.data import LeavesDataModule, load_image
-from leaves.inference import SubmissionWriter, predict_trainer
+from leaves.inference import Predictor, SubmissionWriter, predict_trainer
+from leaves.layout import RUNS_DIR
 from leaves.models import LeavesModule
 from leaves.utils.hardware import describe_hardware
+from leaves.workflows import build_cli
 
 D2L = "d2l-style (PIL, Resize, ToTensor)"
 
@@ -182,39 +184,34 @@ def _autocast(precision: str, device: torch.device):
     return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
-def _fit_rate(model_cfg: dict, dm: LeavesDataModule, trainer_cfg: dict, batches: int, workdir: Path) -> float:
-    """Images/s of the second epoch of a real `Trainer.fit` (the first starts workers and warms up)."""
+def _fit_rate(model: LeavesModule, dm: LeavesDataModule, precision: str, batches: int, workdir: Path) -> float:
+    """Images/s of the second epoch of a real `Trainer.fit` of a copy of `model` (the first epoch starts
+    workers and warms up)."""
     timer = Throughput()
     trainer = L.Trainer(
         accelerator="auto",
         devices=1,
-        precision=trainer_cfg.get("precision", "32-true"),
+        precision=precision,
         max_epochs=2,
         limit_train_batches=batches,
         limit_val_batches=0,
         num_sanity_val_steps=0,
-        log_every_n_steps=trainer_cfg.get("log_every_n_steps", 50),
         logger=CSVLogger(workdir, name="fit"),
         callbacks=[timer],
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    trainer.fit(LeavesModule(**model_cfg), datamodule=dm)
+    trainer.fit(copy.deepcopy(model), datamodule=dm)
     return timer.rates("train")[-1]
 
 
 def _raw_step_rate(
-    model_cfg: dict,
-    class_names: list[str],
-    batch_size: int,
-    image_size: int,
-    batches: int,
-    precision: str,
-    device: torch.device,
+    model: LeavesModule, batch_size: int, image_size: int, batches: int, precision: str, device: torch.device
 ) -> float:
     """The limit: forward, loss, backward, optimizer step on normalised tensors already on the device."""
-    module = LeavesModule(**model_cfg, class_names=class_names).to(device).train()
+    module = copy.deepcopy(model).to(device).train()
+    class_names = module.class_names
     hp = module.hparams
     optimizer = module.create_optimizer()
     memory_format = torch.channels_last if hp.channels_last else torch.contiguous_format
@@ -241,20 +238,16 @@ def _raw_step_rate(
 # -- 3. predict --------------------------------------------------------------------------------------------
 
 
-def _predict_rate(module: LeavesModule, dm: LeavesDataModule, trainer_cfg: dict, workdir: Path) -> dict[str, Any]:
+def _predict_rate(predictor: Predictor, dm: LeavesDataModule, precision: str, workdir: Path) -> dict[str, Any]:
     """A real `Trainer.predict` writing a submission; steady state excludes the first batch (worker start)."""
     timer = Throughput(skip_first_batch=True)
     writer = SubmissionWriter(output_dir=str(workdir / "submissions"))
-    trainer = predict_trainer(precision=trainer_cfg.get("precision"), callbacks=[timer, writer])
-    trainer.predict(module, datamodule=dm, return_predictions=False)
+    trainer = predict_trainer(precision=precision, callbacks=[timer, writer])
+    trainer.predict(predictor, datamodule=dm, return_predictions=False)
     (seconds, images), (first_s, first_images) = timer.epochs["predict"][-1], timer.startup["predict"][-1]
     total_s, total_images = seconds + first_s, images + first_images
-    # Predict folds BN into a copy of the network (model.fuse_bn); module.net itself stays unfused.
-    return {
-        "img_s": images / seconds,
-        "img_s_with_startup": total_images / total_s,
-        "bn_folded": bool(module.hparams.get("fuse_bn", False)),
-    }
+    # The Predictor folds BN into a copy of each network (--fuse_bn); module.net itself stays unfused.
+    return {"img_s": images / seconds, "img_s_with_startup": total_images / total_s, "bn_folded": predictor.fuse_bn}
 
 
 def _raw_inference_rate(
@@ -276,8 +269,7 @@ def _raw_inference_rate(
 
 
 def _bench_model(
-    model_cfg: dict,
-    trainer_cfg: dict,
+    model: LeavesModule,
     dm_files: LeavesDataModule,
     dm_cache: LeavesDataModule,
     fit_batches: int,
@@ -287,16 +279,12 @@ def _bench_model(
     workdir: Path,
 ) -> dict[str, Any]:
     """Fit and predict, with and without the cache, against the raw model in round-robin."""
-    class_names = dm_files.class_names
     size, bs = dm_files.image_size, dm_files.batch_size
     fit_dms = {"fit, decoding JPEGs": dm_files, "fit, cache": dm_cache}
     contenders: dict[str, Callable[[], float]] = {
-        name: (lambda dm=dm: _fit_rate(model_cfg, dm, trainer_cfg, fit_batches, workdir))
-        for name, dm in fit_dms.items()
+        name: (lambda dm=dm: _fit_rate(model, dm, precision, fit_batches, workdir)) for name, dm in fit_dms.items()
     }
-    contenders["raw model step"] = lambda: _raw_step_rate(
-        model_cfg, class_names, bs, size, fit_batches, precision, device
-    )
+    contenders["raw model step"] = lambda: _raw_step_rate(model, bs, size, fit_batches, precision, device)
     rates = round_robin(contenders, repeats)
     fit = {name: {"img_s": _median_rate(r), "samples": r} for name, r in rates.items()}
 
@@ -304,11 +292,10 @@ def _bench_model(
     predict_dms = {"predict, decoding JPEGs": dm_files, "predict, cache": dm_cache}
     predictions: dict[str, list] = {name: [] for name in [*predict_dms, "raw inference (unfused)"]}
     for _ in range(repeats):
-        module = LeavesModule(**model_cfg, class_names=class_names)
-        raw_module = LeavesModule(**model_cfg, class_names=class_names)
-        raw_module.load_state_dict(module.state_dict())
+        predictor = Predictor([copy.deepcopy(model)])
         for name, dm in predict_dms.items():
-            predictions[name].append(_predict_rate(module, dm, trainer_cfg, workdir))
+            predictions[name].append(_predict_rate(predictor, dm, precision, workdir))
+        raw_module = copy.deepcopy(model)
         predictions["raw inference (unfused)"].append(
             {"img_s": _raw_inference_rate(raw_module, bs, size, len(dm_files.predict_set), precision, device)}
         )
@@ -334,7 +321,7 @@ def _bench_model(
 
 
 def run(
-    defaults: str,
+    recipe: str = "default",
     data_dir: Optional[str] = None,
     image_size: Optional[int] = None,
     batch_size: Optional[int] = None,
@@ -343,12 +330,13 @@ def run(
     repeats: int = 3,
     torch_threads: Optional[int] = None,
     only_data: bool = False,
-    output: str = "runs/bench.json",
+    output: str = f"{RUNS_DIR}/bench.json",
 ) -> dict[str, Any]:
     """Measure decoders, loaders, fit and predict on one folder and write a JSON report.
 
     Args:
-        defaults: the config whose `model`, `data` and `trainer.precision` are measured.
+        recipe: a shipped preset's name or a config file, resolved as `leaves fit --config` resolves it (on
+            top of default.yaml): its model, data settings and precision are measured.
         data_dir: a Kaggle-layout folder of real photos; unset means the demo data.
         image_size: overrides the config's `data.image_size`.
         batch_size: overrides the config's `data.batch_size`.
@@ -361,15 +349,12 @@ def run(
         only_data: measure decoders and loaders only (fit and predict at 224 px take long on a CPU).
         output: where the JSON report goes.
     """
-    config = yaml.safe_load(Path(defaults).read_text())
-    data_cfg = {**config["data"], "data_dir": data_dir, "num_workers": num_workers}
-    if image_size is not None:
-        data_cfg["image_size"] = image_size
-    if batch_size is not None:
-        data_cfg["batch_size"] = batch_size
-    model_cfg = dict(config["model"])
-    trainer_cfg = config["trainer"]
-    precision = str(trainer_cfg.get("precision", "32-true"))
+    given = {"data_dir": data_dir, "num_workers": num_workers, "image_size": image_size, "batch_size": batch_size}
+    options = [f"--data.{key}={value}" for key, value in given.items() if value is not None]
+    # The fit's objects (precision auto resolved), not run; random weights time as ImageNet ones do, and need no hub.
+    cli = build_cli(["--config", recipe, *options, "--model.pretrained=false"])
+    model, precision = cli.model, str(cli.trainer.precision)
+    data_cfg = {k: v for k, v in cli.datamodule.hparams.items() if not k.startswith("_")}
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
@@ -389,7 +374,7 @@ def run(
             "image_size": size,
             "batch_size": bs,
             "num_workers": workers,
-            "arch": model_cfg["arch"],
+            "arch": model.hparams.arch,
             "precision": precision,
             "device": describe_hardware(device),
             "torch": torch.__version__,
@@ -408,11 +393,7 @@ def run(
         report["loader"] = bench_loaders(dm_files, dm_cache, repeats)
 
         if not only_data:
-            report.update(
-                _bench_model(
-                    model_cfg, trainer_cfg, dm_files, dm_cache, fit_batches, repeats, precision, device, workdir
-                )
-            )
+            report.update(_bench_model(model, dm_files, dm_cache, fit_batches, repeats, precision, device, workdir))
 
     report["ratios"] = _ratios(report)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
@@ -480,11 +461,7 @@ def format_report(report: dict[str, Any]) -> str:
     if folded is not None:
         lines.append(
             "\npredict "
-            + (
-                "folded BatchNorm into the convolutions (model.fuse_bn)"
-                if folded
-                else "ran unfused (model.fuse_bn false)"
-            )
+            + ("folded BatchNorm into the convolutions (--fuse_bn)" if folded else "ran unfused (--fuse_bn false)")
         )
     return "\n".join(lines)
 
@@ -492,6 +469,4 @@ def format_report(report: dict[str, Any]) -> str:
 if __name__ == "__main__":
     from jsonargparse import CLI
 
-    from leaves.configs import DEFAULT
-
-    CLI(run, as_positional=False, set_defaults={"defaults": str(DEFAULT)})
+    CLI(run, as_positional=False)

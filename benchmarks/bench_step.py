@@ -29,9 +29,9 @@ import torch
 from jsonargparse import CLI  # CLI, not auto_cli (jsonargparse >= 4.33): the declared floor is older
 from round_robin import round_robin
 
-from leaves.commands.lightning import build_cli
 from leaves.models import LeavesModule
 from leaves.utils.hardware import describe_hardware
+from leaves.workflows.cli import build_cli
 
 #: name -> (memory format, autocast dtype or None, compile?, threads or None for the process's own).
 VARIANTS: dict[str, tuple[torch.memory_format, Optional[torch.dtype], bool, Optional[int]]] = {
@@ -103,7 +103,8 @@ def run(
         raise SystemExit(f"error: unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
     names = ", ".join(f"class_{i}" for i in range(classes))
     with tempfile.TemporaryDirectory() as nowhere:  # random tensors, no data: the class list is given
-        cli = build_cli(["--config", recipe, f"--data.data_dir={nowhere}", f"--data.class_names=[{names}]"])
+        data = [f"--data.data_dir={nowhere}", f"--data.class_names=[{names}]"]
+        cli = build_cli(["--config", recipe, *data, "--model.pretrained=false"])  # random weights time the same
     size = image_size or cli.datamodule.image_size
     batch = batch_size or cli.datamodule.batch_size
     steppers = {}

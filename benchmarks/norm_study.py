@@ -2,8 +2,8 @@
 
     python benchmarks/norm_study.py DATA_DIR [--epochs 6 --image_size 64 ...]
 
-It tests d2l's claims on the project's own pipeline (LeavesModule,
-LeavesDataModule, Lightning's Trainer): that BatchNorm speeds convergence,
+It tests d2l's claims on the project's own pipeline (every run is `leaves fit`
+of a recipe with another `--model.norm`): that BatchNorm speeds convergence,
 tolerates a 10x larger learning rate, and how its cousins compare.
 """
 
@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-import lightning as L
-import pandas as pd
-from lightning.pytorch.loggers import CSVLogger
-
-from leaves.callbacks import Throughput
-from leaves.data import LeavesDataModule
-from leaves.models import NORM_LAYERS, LeavesModule
+from leaves.callbacks import LearningCurves, Throughput
+from leaves.layout import RUNS_DIR, VAL_ACC
+from leaves.models import NORM_LAYERS
 from leaves.models.norms import Norm
+from leaves.workflows import build_cli
 
 NORMS: tuple[Norm, ...] = tuple(NORM_LAYERS)
 
@@ -37,36 +34,21 @@ class StudyRun:
         return self.norm if self.lr_scale == 1 else f"{self.norm}-lr{self.lr_scale:g}x"
 
 
-def val_acc_per_epoch(metrics_csv: Path) -> list[float]:
-    """The validation accuracy of each epoch, from the CSVLogger's file."""
-    table = pd.read_csv(metrics_csv)
-    return table.dropna(subset=["val_acc"]).groupby("epoch")["val_acc"].last().sort_index().tolist()
-
-
-def train_one(
-    run: StudyRun, data: dict[str, Any], model: dict[str, Any], epochs: int, out_dir: Path, seed: int
-) -> dict[str, Any]:
-    """Fit one run from the same seed; its logs land in `out_dir/<run name>/version_N`."""
-    L.seed_everything(seed, workers=True)
-    datamodule = LeavesDataModule(**data)
-    module = LeavesModule(**{**model, "norm": run.norm, "lr": model["lr"] * run.lr_scale})
+def train_one(run: StudyRun, recipe: str, options: list[str], out_dir: Path, seed: int) -> dict[str, Any]:
+    """Fit one run, as `leaves fit --config RECIPE` with its norm and learning rate, into `out_dir/<run name>`."""
+    base = build_cli(["--config", recipe, *options]).model.hparams.lr  # the recipe's rate, scaled below
+    args = ["--config", recipe, *options, f"--model.norm={run.norm}", f"--model.lr={base * run.lr_scale}"]
+    args += [f"--seed_everything={seed}", f"--runs_dir={out_dir}", f"--run_name={run.name}"]
+    cli = build_cli(args)  # the fit's objects, not run
     speed = Throughput(include_loading=False)  # forward, backward, step: compares the norm layers, not decoders
-    logger = CSVLogger(out_dir, name=run.name)
-    trainer = L.Trainer(
-        max_epochs=epochs,
-        logger=logger,
-        callbacks=[speed],
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
-    )
-    trainer.fit(module, datamodule=datamodule)
+    cli.trainer.callbacks.append(speed)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    curves = next(c for c in cli.trainer.callbacks if isinstance(c, LearningCurves))
+    history = curves.history_table()
     return {
         "run": run.name,
-        "lr": module.hparams.lr,
-        "val_acc": val_acc_per_epoch(Path(logger.log_dir) / "metrics.csv"),
+        "lr": cli.model.hparams.lr,
+        "val_acc": history[VAL_ACC].dropna().tolist(),
         "img_per_s": speed.steady_rate() or float("nan"),
     }
 
@@ -112,48 +94,51 @@ def plot_val_acc(results: list[dict[str, Any]], target: float, path: Path) -> No
 
 def run_study(
     data_dir: str,
-    out_dir: str = "runs/norm_study",
-    arch: str = "resnet18",
+    recipe: str = "default",
+    out_dir: str = f"{RUNS_DIR}/norm_study",
     image_size: int = 64,
     batch_size: int = 32,
     epochs: int = 6,
     val_fraction: float = 0.2,
     num_workers: Optional[int] = None,
-    optimizer: str = "momentum",
     lr: float = 0.05,
-    weight_decay: float = 5e-4,
-    warmup_epochs: float = 1.0,
     high_lr_scale: float = 10.0,
     norms: tuple[Norm, ...] = NORMS,
     target_acc: float = 0.5,
     seed: int = 42,
 ) -> str:
-    """Train `arch` once per norm in `norms`, plus BatchNorm at `high_lr_scale` x `lr`.
+    """Train the recipe's network once per norm in `norms`, plus BatchNorm at `high_lr_scale` x `lr`.
 
-    Writes `val_acc.png` (one curve per run) and `table.md` into `out_dir`,
-    refreshed after every run so a long study can be read while it goes on,
-    and returns the table.
+    Every run is `leaves fit --config RECIPE` (built by the fit's own command line) with the study's
+    settings on top, the same for every run: a small image and a few epochs so a CPU finishes the study.
+    Writes `val_acc.png` (one curve per run) and `table.md` into `out_dir`, refreshed after every run so a
+    long study can be read while it goes on, and returns the table.
 
     Args:
         data_dir: a folder in the Kaggle layout (train.csv, images/).
-        out_dir: where the runs' logs, the PNG and the table go.
+        recipe: a shipped preset's name or a config file (a from-scratch recipe: the norms are retrained).
+        out_dir: where the runs, the PNG and the table go.
+        lr: the base learning rate of every run (BatchNorm's high-rate run multiplies it).
         target_acc: the "epochs to reach" column counts epochs until this val accuracy.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = dict(
-        data_dir=data_dir,
-        image_size=image_size,
-        batch_size=batch_size,
-        num_workers=num_workers,
-        val_fraction=val_fraction,
-        seed=seed,
-    )
-    model = dict(arch=arch, optimizer=optimizer, lr=lr, weight_decay=weight_decay, warmup_epochs=warmup_epochs)
+    options = [
+        f"--data.data_dir={data_dir}",
+        f"--data.image_size={image_size}",
+        f"--data.batch_size={batch_size}",
+        f"--data.val_fraction={val_fraction}",
+        f"--trainer.max_epochs={epochs}",
+        f"--model.lr={lr}",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.num_sanity_val_steps=0",
+    ]
+    if num_workers is not None:
+        options.append(f"--data.num_workers={num_workers}")
     runs = [StudyRun(norm) for norm in norms] + ([StudyRun("batch", high_lr_scale)] if high_lr_scale else [])
     results: list[dict[str, Any]] = []
     for run in runs:
-        results.append(train_one(run, data, model, epochs, out, seed))
+        results.append(train_one(run, recipe, options, out, seed))
         table = markdown_table(results, target_acc)
         (out / "table.md").write_text(table)
         plot_val_acc(results, target_acc, out / "val_acc.png")

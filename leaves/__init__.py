@@ -1,49 +1,55 @@
 """leaves: a PyTorch Lightning pipeline for Kaggle's Classify Leaves, from data to a checked submission.
 
 The public API is small: the DataModule, the LightningModule, the scratch
-BatchNorm and the entry points (`leaves.fit` and `leaves.predict` for notebooks).
-Everything else lives in the sub-packages,
-one per layer (see the README's "Architecture"):
+BatchNorm, the Predictor and the workflows a notebook calls (`leaves.fit`,
+`leaves.predict`, `leaves.kfold`, `leaves.recipes`, `leaves.predict_ensemble`).
+Everything else lives in the sub-packages, one per layer (see the README's
+"Architecture"):
 
+    leaves.errors, leaves.layout   every error a user can fix; every file, folder and metric name
+    leaves.utils       atomic writes, the runs folder, checkpoints' content, hardware, the resumable CSV logger
     leaves.data        CSVs, checks, decoding, cache, augmentation, splits, the DataModule, demo data
-    leaves.models      norm layers, the network, the LightningModule, BN tools, fine-tuning, mixing, EMA, TTA
-    leaves.inference   submission, probabilities, ensembles, the prediction Trainer
-    leaves.report      the HTML run report
-    leaves.callbacks   safe checkpoints, NaN stop, learning curves, throughput, the report at fit end
-    leaves.commands    the `leaves` command and its subcommands
-    leaves.utils       atomic writes, the runs folder, hardware, the resumable CSV logger
-    leaves.errors      every error a user can fix
+    leaves.models      norm layers, networks and their pretrained weights, the LightningModule, BN tools, mixing
+    leaves.inference   the Predictor (TTA, BN folding, ensembles), self-check, submission, probabilities, out-of-fold
+    leaves.report      the HTML run report, the recipe table
+    leaves.callbacks   checkpoints, NaN stop, curves, throughput, the report, budget, EMA, freezing, precise BN
+    leaves.kaggle      the Kaggle round trip (download, submit)
+    leaves.workflows   fit/validate/predict (LightningCLI), k-fold, recipes, the Python API
+    leaves.commands    the `leaves` command: each subcommand parses and calls
 
 Names are imported on first use, so `import leaves` and `leaves --help` stay fast.
 """
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+
+from leaves.lazy import lazy_exports
 
 try:
     __version__ = version("leaves")
 except PackageNotFoundError:  # a source checkout that was not installed
     __version__ = "0+unknown"
 
-_PUBLIC = {
-    "LeavesDataModule": "leaves.data.datamodule",
-    "LeavesModule": "leaves.models.module",
-    "BatchNorm": "leaves.models.batchnorm",
-    "fit": "leaves.commands.api",
-    "predict": "leaves.commands.api",
-    "main": "leaves.commands",
-    "run": "leaves.commands",
-    "LeavesError": "leaves.errors",
-    "DataError": "leaves.errors",
-}
-
-__all__ = ["__version__", *_PUBLIC]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'leaves' has no attribute {name!r}")
+__getattr__, _names = lazy_exports(
+    __name__,
+    {
+        "LeavesDataModule": "leaves.data.datamodule",
+        "LeavesModule": "leaves.models.module",
+        "BatchNorm": "leaves.models.batchnorm",
+        "Predictor": "leaves.inference.predictor",
+        "predict_ensemble": "leaves.inference.ensemble",
+        "score_submission": "leaves.inference.scoring",
+        "fit": "leaves.workflows.api",
+        "predict": "leaves.workflows.api",
+        "kfold": "leaves.workflows.api",
+        "recipes": "leaves.workflows.api",
+        "main": "leaves.commands",
+        "run": "leaves.commands",
+        "LeavesError": "leaves.errors",
+        "DataError": "leaves.errors",
+        "ConfigError": "leaves.errors",
+        "CheckpointError": "leaves.errors",
+    },
+)
+__all__ = ["__version__", *_names]

@@ -12,7 +12,6 @@ import torch
 from conftest import TINY, make_leaves
 
 from leaves.commands import run
-from leaves.commands.lightning import run_lightning
 from leaves.configs import DEFAULT
 from leaves.data.as_trained import NotAsTrainedWarning
 from leaves.errors import SelfCheckError
@@ -21,6 +20,7 @@ from leaves.inference.degenerate import DegenerateSubmissionWarning, degenerate_
 from leaves.inference.selfcheck import SelfCheck, SelfCheckWarning, self_check
 from leaves.models.module import LeavesModule, load_module
 from leaves.utils.checkpoint import Checkpoint
+from leaves.workflows.cli import run_lightning
 
 #: TINY without its image size: the size comes from the checkpoint, or default.yaml's (96 px) would apply.
 NO_SIZE = [a for a in TINY if not a.startswith("--data.image_size")]

@@ -12,13 +12,13 @@ import torch
 from PIL import Image
 
 from leaves.commands import main
-from leaves.commands.lightning import run_lightning
 from leaves.configs import DEFAULT as DEFAULT_CONFIG
 from leaves.data import LeavesDataModule, load_image
 from leaves.data.check import check_data, inspect_image
 from leaves.data.table import drop_duplicates, read_table
 from leaves.errors import DataError
 from leaves.models.module import LeavesModule
+from leaves.workflows.cli import run_lightning
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = DEFAULT_CONFIG

@@ -13,8 +13,6 @@ from conftest import TINY
 from PIL import Image
 
 from leaves.callbacks import FreezeBackbone
-from leaves.commands.kfold import run_kfold
-from leaves.commands.lightning import run_lightning
 from leaves.configs import DEFAULT as DEFAULT_CONFIG
 from leaves.data.splits import stratified_folds
 from leaves.errors import ClassListMismatch
@@ -22,6 +20,8 @@ from leaves.inference import Predictor, predict_ensemble
 from leaves.inference.tta import tta_probs
 from leaves.models.finetune import finetune_param_groups
 from leaves.models.module import LeavesModule
+from leaves.workflows.cli import run_lightning
+from leaves.workflows.kfold import run_kfold
 
 CONFIG = DEFAULT_CONFIG
 CLASSES = ["ash", "birch", "oak"]

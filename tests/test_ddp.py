@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from leaves.commands.lightning import run_lightning
+    from leaves.workflows.cli import run_lightning
 
     config, data_dir = sys.argv[1], sys.argv[2]
     common = [f"--data.data_dir={data_dir}", "--data.image_size=32", "--data.num_workers=0", "--data.batch_size=4",

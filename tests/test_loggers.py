@@ -11,9 +11,9 @@ import torch
 from conftest import TINY
 from jsonargparse import Namespace
 
-from leaves.commands.kfold import run_kfold
-from leaves.commands.lightning import place_run, run_lightning
 from leaves.report.tables import load_history
+from leaves.workflows.cli import place_run, run_lightning
+from leaves.workflows.kfold import run_kfold
 
 TB = "lightning.pytorch.loggers.TensorBoardLogger"
 CSV = "leaves.utils.ResumableCSVLogger"

@@ -10,10 +10,10 @@ import yaml
 from conftest import TINY
 from jsonargparse import Namespace
 
-from leaves.commands.lightning import run_lightning
-from leaves.commands.precision import resolve_precision
 from leaves.configs import CONFIGS
 from leaves.utils.hardware import auto_precision
+from leaves.workflows.cli import run_lightning
+from leaves.workflows.precision import resolve_precision
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ from matplotlib import cbook
 
 from leaves.callbacks import FreezeBackbone
 from leaves.commands import run
-from leaves.commands.lightning import run_lightning
 from leaves.data.datamodule import LeavesDataModule
 from leaves.data.images import load_image
 from leaves.data.transforms import eval_transform
@@ -24,6 +23,7 @@ from leaves.models import sources
 from leaves.models.module import LeavesModule
 from leaves.models.net import create_net, load_weights, pretrained_net
 from leaves.models.sources import SOURCES, source_state_dict
+from leaves.workflows.cli import run_lightning
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

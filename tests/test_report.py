@@ -16,9 +16,9 @@ from conftest import TINY
 from PIL import Image
 
 from leaves.commands import run as leaves_run
-from leaves.commands.lightning import run_lightning
 from leaves.configs import DEFAULT as DEFAULT_CONFIG
 from leaves.report import confused_pairs, matrix_classes, per_class_table
+from leaves.workflows.cli import run_lightning
 
 CONFIG = DEFAULT_CONFIG
 #: A label that must come out as text, not markup.

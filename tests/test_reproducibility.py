@@ -9,9 +9,9 @@ import lightning as L
 import pytest
 import torch
 
-from leaves.commands.lightning import run_lightning
 from leaves.configs import DEFAULT as DEFAULT_CONFIG
 from leaves.data.datamodule import LeavesDataModule
+from leaves.workflows.cli import run_lightning
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = DEFAULT_CONFIG

@@ -15,10 +15,10 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from leaves.callbacks.checkpoints import AtomicCheckpointIO
-from leaves.commands.lightning import run_lightning
 from leaves.configs import DEFAULT as DEFAULT_CONFIG
 from leaves.errors import NonFiniteLossError
 from leaves.models.module import LeavesModule
+from leaves.workflows.cli import run_lightning
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = DEFAULT_CONFIG
@@ -46,7 +46,7 @@ KILLER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from leaves.commands.lightning import run_lightning
+    from leaves.workflows.cli import run_lightning
     from test_resume import KillAt  # noqa: F401 - named by --trainer.callbacks
 
     run_lightning("fit", default_config=Path(sys.argv[1]), args=sys.argv[2:])

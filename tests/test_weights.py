@@ -10,11 +10,11 @@ import timm
 import torch
 from conftest import TINY
 
-import leaves.commands.weights as weights_command
+import leaves.models.net as net_module
 from leaves.commands import run
-from leaves.commands.lightning import run_lightning
 from leaves.errors import ConfigError
 from leaves.models.net import check_arch, create_net, load_weights
+from leaves.workflows.cli import run_lightning
 
 TAGGED = "resnet10t.c3_in1k"
 
@@ -34,7 +34,7 @@ def imagenet_net(monkeypatch: pytest.MonkeyPatch) -> torch.nn.Module:
     """What `leaves weights` would download, made up: a randomly initialised 1000-class network."""
     torch.manual_seed(0)
     net = timm.create_model("resnet10t", num_classes=1000)
-    monkeypatch.setattr(weights_command, "pretrained_net", lambda arch, pretrained=True: net)
+    monkeypatch.setattr(net_module, "pretrained_net", lambda arch, pretrained=True: net)
     return net
 
 

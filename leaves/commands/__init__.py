@@ -18,14 +18,14 @@ from leaves.layout import SUBMISSION_CSV, SUBMISSIONS_DIR, TEST_CSV
 
 #: name -> (module, function, one line of help). `fit`, `validate`, `predict` and `kfold` are LightningCLI.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "fit": ("leaves.commands.lightning", "run_lightning", "train; --ckpt_path last resumes the latest run"),
-    "validate": ("leaves.commands.lightning", "run_lightning", "score a checkpoint on its validation split"),
+    "fit": ("leaves.workflows.cli", "run_lightning", "train; --ckpt_path last resumes the latest run"),
+    "validate": ("leaves.workflows.cli", "run_lightning", "score a checkpoint on its validation split"),
     "predict": (
-        "leaves.commands.lightning",
+        "leaves.workflows.cli",
         "run_lightning",
         f"predict {TEST_CSV} into {SUBMISSIONS_DIR}/{SUBMISSION_CSV}",
     ),
-    "kfold": ("leaves.commands.kfold", "run_kfold", "train every fold, out-of-fold probabilities, CV accuracy"),
+    "kfold": ("leaves.workflows.kfold", "run_kfold", "train every fold, out-of-fold probabilities, CV accuracy"),
     "recipes": ("leaves.commands.recipes", "recipes", f"train recipes side by side under one budget, score {TEST_CSV}"),
     "ensemble": ("leaves.commands.ensemble", "ensemble", "average checkpoints into one submission"),
     "check": ("leaves.commands.check", "check", "check a data folder: CSVs and every image"),

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from leaves.errors import ConfigError
-from leaves.models.net import check_arch, pretrained_net, save_weights
-from leaves.models.sources import SOURCES, check_source, is_source
+from leaves.models.net import export_weights
 
 
 @dataclass(frozen=True)
@@ -41,20 +40,7 @@ def weights(out: Optional[str] = None, model: Weights = Weights()) -> Path:
     """
     if not out:  # an option rather than a positional, so the command reads like the others
         raise ConfigError("--out is required: the file to write, e.g. --out resnet50d.safetensors")
-    pretrained = model.pretrained
-    if is_source(pretrained):
-        arch = model.arch or SOURCES[pretrained].arch
-        check_source(pretrained, arch)
-    elif pretrained is True:
-        if not model.arch:
-            raise ConfigError("--model.arch is required with timm's hub weights, e.g. --model.arch resnet50d")
-        arch = model.arch
-        check_arch(arch)
-    else:
-        raise ConfigError(f"--model.pretrained must be true (the hub) or one of {', '.join(SOURCES)}; got {pretrained}")
-    if Path(out).exists():
-        raise FileExistsError(f"{out} already exists; choose another --out")
-    saved = save_weights(pretrained_net(arch, pretrained), out)
+    arch, saved = export_weights(out, model.arch, model.pretrained)
     print(f"Saved {arch} weights to {saved}.")
     print(f"Offline: leaves fit --model.arch {arch} --model.pretrained {saved}")
     return saved

@@ -8,7 +8,7 @@ explicitly (command line, a user's config file) that differs is honoured
 with a warning naming both, and a config file's default never wins silently.
 Normalisation is the model's (mean/std in its hyper-parameters), so it
 travels with the weights and needs nothing here. Which values the user gave
-explicitly is the command line's business (`leaves.commands.as_trained`).
+explicitly is the command line's business (`leaves.workflows.as_trained`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ and its pretrained weights from the hub, a file or a package (`leaves.models.sou
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import safetensors.torch
 import timm
@@ -134,3 +134,24 @@ def save_weights(net: nn.Module, path: Union[str, Path]) -> Path:
         else:
             torch.save(state, f)
     return path
+
+
+def export_weights(
+    out: str | Path, arch: Optional[str] = None, pretrained: Union[bool, str] = True
+) -> tuple[str, Path]:
+    """Write ImageNet weights into `out` in timm's names, for `--model.pretrained FILE` on a machine that
+    reaches neither the hub nor the package registry (a Kaggle notebook with the internet off): timm's for
+    `arch` from the hub (`pretrained` True), or a packaged source's (`arch` defaults to the source's).
+    Returns the architecture and the file; an existing file is never overwritten."""
+    if is_source(pretrained):
+        arch = arch or SOURCES[pretrained].arch
+        check_source(pretrained, arch)
+    elif pretrained is True:
+        if not arch:
+            raise ConfigError("--model.arch is required with timm's hub weights, e.g. --model.arch resnet50d")
+        check_arch(arch)
+    else:
+        raise ConfigError(f"--model.pretrained must be true (the hub) or one of {', '.join(SOURCES)}; got {pretrained}")
+    if Path(out).exists():
+        raise FileExistsError(f"{out} already exists; choose another --out")
+    return arch, save_weights(pretrained_net(arch, pretrained), out)

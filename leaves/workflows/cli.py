@@ -17,8 +17,6 @@ from leaves.callbacks.ema import ema
 from leaves.callbacks.freeze import FreezeBackbone
 from leaves.callbacks.lr_find import FindLR
 from leaves.callbacks.precise_bn import PreciseBN
-from leaves.commands.as_trained import apply_as_trained
-from leaves.commands.precision import LeavesTrainer, resolve_precision
 from leaves.configs import DEFAULT, resolve_config_args
 from leaves.data.datamodule import LeavesDataModule
 from leaves.inference.submit import predict_submission
@@ -28,6 +26,8 @@ from leaves.models.module import LeavesModule
 from leaves.utils.checkpoint import Checkpoint
 from leaves.utils.quiet import quiet_lightning
 from leaves.utils.runs import claim_run_dir, find_checkpoint, new_run_dir
+from leaves.workflows.as_trained import apply_as_trained
+from leaves.workflows.precision import LeavesTrainer, resolve_precision
 
 #: Loggers whose folder is `save_dir/name/version`: pointed at the run folder so their files sit beside the rest.
 _FOLDER_LOGGERS = ("CSVLogger", "TensorBoardLogger")
@@ -76,7 +76,7 @@ class LeavesCLI(LightningCLI):
       `fit --ckpt_path last` resumes the latest run in its own folder.
     - `predict` and `validate` without `--ckpt_path` use the best checkpoint of the latest fit
       (and say which); `--ckpt_path best|last` mean the same for that run. They use the checkpoint's
-      model and its input settings unless given explicitly (`leaves.commands.as_trained`); `predict`
+      model and its input settings unless given explicitly (`leaves.workflows.as_trained`); `predict`
       goes through `leaves.inference.predict_submission` (self-check, TTA, checked submission).
     """
 

@@ -14,28 +14,31 @@ from typing import Optional
 import pandas as pd
 from lightning.pytorch.utilities import rank_zero_info
 
-from leaves.commands.lightning import LeavesCLI, build_cli
 from leaves.configs import DEFAULT
 from leaves.errors import ConfigError
 from leaves.inference.oof import cv_accuracy, oof_classes, out_of_fold
 from leaves.layout import BEST, LAST, OOF_CSV, checkpoint_path, fold_run_name
 from leaves.utils.atomic import atomic_write_csv
+from leaves.workflows.cli import LeavesCLI, build_cli
 
 
-def _fold_cli(args: list[str], default_config: Optional[Path], fold: int) -> LeavesCLI:
+def _fold_cli(args: list[str], default_config: Optional[Path], fold: int, cli_class: type[LeavesCLI]) -> LeavesCLI:
     """The objects of one fold's fit, written into its fold folder of the runs folder."""
-    return build_cli([*args, "--data.fold", str(fold), "--run_name", fold_run_name(fold)], None, default_config)
+    fold_args = [*args, "--data.fold", str(fold), "--run_name", fold_run_name(fold)]
+    return build_cli(fold_args, None, default_config, cli_class)
 
 
-def run_kfold(args: list[str], default_config: Optional[Path] = DEFAULT) -> float:
+def run_kfold(
+    args: list[str], default_config: Optional[Path] = DEFAULT, cli_class: type[LeavesCLI] = LeavesCLI
+) -> float:
     """Fit every fold of `--data.num_folds` (other arguments as for leaves fit); returns the CV accuracy."""
-    first = _fold_cli(args, default_config, 0)
+    first = _fold_cli(args, default_config, 0, cli_class)
     num_folds = first.datamodule.num_folds
     if not num_folds or num_folds < 2:
         raise ConfigError("leaves kfold needs --data.num_folds K (K >= 2), in a config or on the command line")
     tables, checkpoints = [], []
     for fold in range(num_folds):
-        cli = first if fold == 0 else _fold_cli(args, default_config, fold)
+        cli = first if fold == 0 else _fold_cli(args, default_config, fold, cli_class)
         fold_dir = Path(cli.trainer.default_root_dir)
         oof_path = fold_dir / OOF_CSV
         best = checkpoint_path(fold_dir, BEST)

@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
+import pandas as pd
 from lightning.pytorch.cli import LightningArgumentParser
 
-from leaves.commands.lightning import LeavesCLI, run_lightning
 from leaves.errors import ConfigError
 from leaves.inference.submission import SubmissionWriter
-from leaves.layout import BEST, LAST, checkpoint_path
+from leaves.layout import BEST, LAST, RUNS_DIR, checkpoint_path
+from leaves.workflows.cli import LeavesCLI, run_lightning
+from leaves.workflows.kfold import run_kfold
+from leaves.workflows.recipes import run_recipes
 
 
 @dataclass(frozen=True)
@@ -114,3 +117,26 @@ def predict(
     if not writers:
         raise ConfigError("no submission was written: keep leaves.inference.SubmissionWriter in trainer.callbacks")
     return Predicted(Path(writers[0].last_written).absolute(), Path(cli.config.predict.ckpt_path).absolute())
+
+
+def kfold(
+    args: Optional[Sequence[str]] = None, *, config: Union[str, Sequence[str], None] = None, **options: Any
+) -> float:
+    """Cross-validate, as `leaves kfold` (`data={"num_folds": 5}` or a config that sets it): every fold is
+    trained (finished folds are kept, an interrupted one resumes), their out-of-fold probabilities are
+    written, and the CV accuracy is returned. Options as for `fit`."""
+    return run_kfold(cli_args(args, config, **options), cli_class=_RaisingCLI)
+
+
+def recipes(
+    configs: Sequence[str],
+    data_dir: Optional[str] = None,
+    seeds: Sequence[int] = (42,),
+    budget: Optional[str] = None,
+    runs_dir: str = f"{RUNS_DIR}/recipes",
+    csv: Optional[str] = None,
+    args: Optional[Sequence[str]] = None,
+) -> pd.DataFrame:
+    """Train recipes side by side and score them, as `leaves recipes` (one row per recipe, its seeds'
+    mean, spread and each seed); `args` are more options for every fit and predict."""
+    return run_recipes(list(configs), data_dir, None, seeds, budget, runs_dir, csv, [str(a) for a in args or []])
