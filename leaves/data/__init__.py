@@ -3,7 +3,16 @@ splits, the DataModule and the synthetic demo data."""
 
 from leaves.data.as_trained import INPUT_KEYS, input_settings, read_data_settings
 from leaves.data.cache import image_cache
-from leaves.data.check import Problem, Report, check_data, check_images, inspect_image, usable_rows
+from leaves.data.check import (
+    FolderContents,
+    Problem,
+    Report,
+    check_data,
+    check_images,
+    inspect_image,
+    usable_rows,
+    verify_data,
+)
 from leaves.data.datamodule import LeavesDataModule, LeavesDataset, datamodule_from_checkpoint
 from leaves.data.demo import generate_demo
 from leaves.data.images import ImageFiles, load_image, upright_rgb
@@ -13,6 +22,7 @@ from leaves.data.transforms import AUGMENTS, eval_transform, train_transform
 
 __all__ = [
     "AUGMENTS",
+    "FolderContents",
     "INPUT_KEYS",
     "ImageFiles",
     "LeavesDataModule",
@@ -40,4 +50,5 @@ __all__ = [
     "train_transform",
     "upright_rgb",
     "usable_rows",
+    "verify_data",
 ]
