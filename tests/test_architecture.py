@@ -17,7 +17,7 @@ from leaves.data import AUGMENTS, train_transform
 from leaves.models import NORM_LAYERS, create_net
 
 PACKAGE = Path(leaves.__file__).resolve().parent
-LAYERS = ("errors", "utils", "configs", "data", "models", "inference", "report", "callbacks", "commands")
+LAYERS = ("errors", "utils", "configs", "data", "models", "inference", "report", "callbacks", "kaggle", "commands")
 
 
 def _module_name(path: Path) -> str:
@@ -65,7 +65,7 @@ def _layer(module: str) -> str:
 
 
 def test_layers_only_import_the_layers_below_them() -> None:
-    """errors < utils < configs < data < models < inference < report < callbacks < commands."""
+    """errors < utils < configs < data < models < inference < report < callbacks < kaggle < commands."""
     rank = {layer: i for i, layer in enumerate(LAYERS)}
     upward = [
         f"{module} imports {target}"
