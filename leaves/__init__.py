@@ -1,7 +1,8 @@
 """leaves: a PyTorch Lightning pipeline for Kaggle's Classify Leaves, from data to a checked submission.
 
 The public API is small: the DataModule, the LightningModule, the scratch
-BatchNorm and the entry points (`leaves.fit` and `leaves.predict` for notebooks).
+BatchNorm and the entry points (`leaves.fit`, `leaves.predict`, `leaves.download_competition`
+and `leaves.submit` for notebooks).
 Everything else lives in the sub-packages,
 one per layer (see the README's "Architecture"):
 
@@ -10,6 +11,7 @@ one per layer (see the README's "Architecture"):
     leaves.inference   submission, probabilities, ensembles, the prediction Trainer
     leaves.report      the HTML run report
     leaves.callbacks   safe checkpoints, NaN stop, learning curves, throughput, the report at fit end
+    leaves.kaggle      the Kaggle round trip: credentials, download and verify, check and submit
     leaves.commands    the `leaves` command and its subcommands
     leaves.utils       atomic writes, the runs folder, hardware, the resumable CSV logger
     leaves.errors      every error a user can fix
@@ -34,6 +36,8 @@ _PUBLIC = {
     "BatchNorm": "leaves.models.batchnorm",
     "fit": "leaves.commands.api",
     "predict": "leaves.commands.api",
+    "download_competition": "leaves.kaggle",
+    "submit": "leaves.kaggle",
     "main": "leaves.commands",
     "run": "leaves.commands",
     "LeavesError": "leaves.errors",

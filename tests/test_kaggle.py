@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+import leaves
 from leaves.commands import main
 from leaves.data import verify_data
 from leaves.errors import DataError, KaggleError
-from leaves.kaggle import client, connect, credentials_source, download_competition, submit
+from leaves.kaggle import check_submission, client, connect, credentials_source, download_competition, submit
 
 CLASSES = ["acer", "betula", "quercus"]
 
@@ -278,3 +279,31 @@ def test_a_broken_submission_is_refused_before_anything_is_sent(
 def test_submit_of_a_missing_file_says_how_to_make_one(credentials, competition, tmp_path):
     with pytest.raises(SystemExit, match="leaves predict"):
         main(["submit", "--file", str(tmp_path / "none.csv"), "--data.data_dir", str(competition)])
+
+
+# ------------------------------------------------------------ from a notebook
+
+
+def test_a_notebook_checks_a_folder_and_a_submission_with_no_kaggle_set_up(
+    no_credentials, monkeypatch, competition, tmp_path
+):
+    monkeypatch.setitem(sys.modules, "kaggle", None)  # neither the package nor credentials: not needed to check
+    assert leaves.download_competition(competition).train_rows == 9  # already in place: only verified
+
+    images = pd.read_csv(competition / "test.csv")["image"].tolist()
+    good = _submission(tmp_path / "good.csv", images, ["acer", "betula", "quercus", "acer"])
+    assert check_submission(good, competition)["label"].tolist() == ["acer", "betula", "quercus", "acer"]
+
+    short = _submission(tmp_path / "short.csv", images[:-1], ["acer"] * 3)
+    with pytest.raises(DataError, match=r"short\.csv was not submitted: submission has 3 rows; test\.csv has 4"):
+        check_submission(short, competition)
+
+
+def test_a_notebook_downloads_and_submits_through_the_package(credentials, fake_kaggle, tmp_path):
+    dest = tmp_path / "classify-leaves"
+    assert leaves.download_competition(dest).classes == 3
+
+    images = pd.read_csv(dest / "test.csv")["image"].tolist()
+    file = _submission(tmp_path / "submission.csv", images, ["quercus"] * len(images))
+    leaves.submit(file, message="from a notebook", data_dir=dest)
+    assert fake_kaggle[-1] == ("competition_submit", str(file), "from a notebook", "classify-leaves")
