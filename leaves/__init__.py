@@ -2,7 +2,8 @@
 
 The public API is small: the DataModule, the LightningModule, the scratch
 BatchNorm, the Predictor and the workflows a notebook calls (`leaves.fit`,
-`leaves.predict`, `leaves.kfold`, `leaves.recipes`, `leaves.predict_ensemble`).
+`leaves.predict`, `leaves.kfold`, `leaves.recipes`, `leaves.predict_ensemble`,
+`leaves.download_competition`, `leaves.submit`).
 Everything else lives in the sub-packages, one per layer (see the README's
 "Architecture"):
 
@@ -13,7 +14,7 @@ Everything else lives in the sub-packages, one per layer (see the README's
     leaves.inference   the Predictor (TTA, BN folding, ensembles), self-check, submission, probabilities, out-of-fold
     leaves.report      the HTML run report, the recipe table
     leaves.callbacks   checkpoints, NaN stop, curves, throughput, the report, budget, EMA, freezing, precise BN
-    leaves.kaggle      the Kaggle round trip (download, submit)
+    leaves.kaggle      the Kaggle round trip: credentials, download and verify, check and submit
     leaves.workflows   fit/validate/predict (LightningCLI), k-fold, recipes, the Python API
     leaves.commands    the `leaves` command: each subcommand parses and calls
 
@@ -40,6 +41,8 @@ __getattr__, _names = lazy_exports(
         "Predictor": "leaves.inference.predictor",
         "predict_ensemble": "leaves.inference.ensemble",
         "score_submission": "leaves.inference.scoring",
+        "download_competition": "leaves.kaggle",
+        "submit": "leaves.kaggle",
         "fit": "leaves.workflows.api",
         "predict": "leaves.workflows.api",
         "kfold": "leaves.workflows.api",

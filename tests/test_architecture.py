@@ -28,6 +28,7 @@ LAYERS = (
     "inference",
     "report",
     "callbacks",
+    "kaggle",
     "workflows",
     "commands",
 )
@@ -78,7 +79,7 @@ def _layer(module: str) -> str:
 
 
 def test_layers_only_import_the_layers_below_them() -> None:
-    """errors, layout, lazy < utils < configs < data < models < inference < report < callbacks < workflows < commands."""
+    """Each layer imports only the ones before it in LAYERS (the README's picture)."""
     rank = {layer: i for i, layer in enumerate(LAYERS)}
     upward = [
         f"{module} imports {target}"

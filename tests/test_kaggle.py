@@ -17,9 +17,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from leaves.commands import kaggle as lk
+import leaves
 from leaves.commands import main
-from leaves.errors import DataError
+from leaves.data import verify_data
+from leaves.errors import DataError, KaggleError
+from leaves.kaggle import check_submission, client, connect, credentials_source, download_competition, submit
 
 CLASSES = ["acer", "betula", "quercus"]
 
@@ -55,7 +57,7 @@ def no_credentials(monkeypatch, tmp_path):
 def credentials(no_credentials, monkeypatch):
     monkeypatch.setenv("KAGGLE_USERNAME", "someone")
     monkeypatch.setenv("KAGGLE_KEY", "0123456789abcdef")
-    monkeypatch.setattr(lk, "check_network", lambda *a, **k: None)  # never resolve a real name in tests
+    monkeypatch.setattr(client, "check_network", lambda *a, **k: None)  # never resolve a real name in tests
 
 
 class Calls(list):
@@ -119,12 +121,12 @@ def test_without_credentials_both_commands_stop_at_once_saying_how_to_set_them_u
     submission = tmp_path / "submission.csv"
     pd.DataFrame({"image": pd.read_csv(data / "test.csv")["image"], "label": "acer"}).to_csv(submission, index=False)
 
-    with pytest.raises(lk.KaggleError) as download:
-        lk.download_competition(str(tmp_path / "new"))
-    with pytest.raises(lk.KaggleError) as submit:
-        lk.submit(str(submission), data_dir=str(data))
+    with pytest.raises(KaggleError) as download_refused:
+        download_competition(str(tmp_path / "new"))
+    with pytest.raises(KaggleError) as submit_refused:
+        submit(str(submission), data_dir=str(data))
 
-    for err in (download, submit):
+    for err in (download_refused, submit_refused):
         message = str(err.value)
         assert "~/.kaggle/kaggle.json" in message and "KAGGLE_USERNAME" in message and "KAGGLE_KEY" in message
         assert "KAGGLE_API_TOKEN" in message
@@ -140,25 +142,25 @@ def test_the_commands_end_with_the_message_and_no_traceback(no_credentials, fake
 
 def test_without_the_kaggle_package_says_how_to_install_it(credentials, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "kaggle", None)  # as if not installed, whatever this machine has
-    with pytest.raises(lk.KaggleError, match=r'pip install -e "\.\[kaggle\]"'):
-        lk.download_competition(str(tmp_path / "new"))
+    with pytest.raises(KaggleError, match=r'pip install -e "\.\[kaggle\]"'):
+        download_competition(str(tmp_path / "new"))
 
 
 def test_credentials_are_found_where_the_kaggle_package_looks(no_credentials, monkeypatch):
-    assert lk.credentials_source() is None
+    assert credentials_source() is None
     (no_credentials / ".kaggle").mkdir()
     (no_credentials / ".kaggle" / "kaggle.json").write_text(json.dumps({"username": "someone", "key": "abc"}))
-    assert lk.credentials_source() == str(no_credentials / ".kaggle" / "kaggle.json")
+    assert credentials_source() == str(no_credentials / ".kaggle" / "kaggle.json")
     monkeypatch.setenv("KAGGLE_API_TOKEN", "token")
-    assert lk.credentials_source() == "KAGGLE_API_TOKEN"
+    assert credentials_source() == "KAGGLE_API_TOKEN"
 
 
 def test_a_kaggle_json_without_a_key_is_named(no_credentials):
     (no_credentials / ".kaggle").mkdir()
     bad = no_credentials / ".kaggle" / "kaggle.json"
     bad.write_text(json.dumps({"username": "someone"}))
-    with pytest.raises(lk.KaggleError, match=r"kaggle\.json has no key"):
-        lk.connect()
+    with pytest.raises(KaggleError, match=r"kaggle\.json has no key"):
+        connect()
 
 
 def test_without_network_it_stops_at_once(no_credentials, fake_kaggle, monkeypatch, tmp_path):
@@ -171,8 +173,8 @@ def test_without_network_it_stops_at_once(no_credentials, fake_kaggle, monkeypat
         raise socket.gaierror(-2, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
-    with pytest.raises(lk.KaggleError, match="check the network connection"):
-        lk.download_competition(str(tmp_path / "new"))
+    with pytest.raises(KaggleError, match="check the network connection"):
+        download_competition(str(tmp_path / "new"))
     assert fake_kaggle == []
 
 
@@ -181,7 +183,7 @@ def test_without_network_it_stops_at_once(no_credentials, fake_kaggle, monkeypat
 
 def test_download_unpacks_verifies_and_then_skips_the_work_done(credentials, fake_kaggle, tmp_path, capsys):
     dest = tmp_path / "data" / "classify-leaves"
-    layout = lk.download_competition(str(dest))
+    layout = download_competition(str(dest))
 
     assert ("competition_download_files", "classify-leaves", str(dest)) in fake_kaggle
     assert (layout.train_rows, layout.test_rows, layout.classes) == (9, 4, 3)
@@ -190,15 +192,15 @@ def test_download_unpacks_verifies_and_then_skips_the_work_done(credentials, fak
     assert "train.csv has 9 rows; Kaggle's classify-leaves has 18,353" in out  # another data set: a notice
 
     fake_kaggle.clear()
-    again = lk.download_competition(str(dest))
+    again = download_competition(str(dest))
     assert fake_kaggle == [] and again == layout
     assert "Already downloaded" in capsys.readouterr().out
 
 
 def test_a_refused_download_says_to_accept_the_rules(credentials, fake_kaggle, tmp_path):
     fake_kaggle.api_class.refusal = RuntimeError("(403) Forbidden")
-    with pytest.raises(lk.KaggleError, match=r"403.*\n.*competition rules.*\n.*/competitions/classify-leaves/rules"):
-        lk.download_competition(str(tmp_path / "new"))
+    with pytest.raises(KaggleError, match=r"403.*\n.*competition rules.*\n.*/competitions/classify-leaves/rules"):
+        download_competition(str(tmp_path / "new"))
 
 
 def test_an_archive_already_downloaded_is_only_unpacked(no_credentials, tmp_path):
@@ -208,20 +210,20 @@ def test_an_archive_already_downloaded_is_only_unpacked(no_credentials, tmp_path
     with zipfile.ZipFile(dest / "classify-leaves.zip", "w") as zf:
         for file in served.rglob("*"):
             zf.write(file, file.relative_to(served).as_posix())
-    assert lk.download_competition(str(dest)).train_rows == 9  # no credentials needed
+    assert download_competition(str(dest)).train_rows == 9  # no credentials needed
 
 
 def test_layout_verification_names_what_is_wrong(tmp_path):
     root = make_competition(tmp_path / "data")
-    assert lk.verify_layout(root).classes == 3
+    assert verify_data(root).classes == 3
 
     (root / "images" / "4.jpg").unlink()
     with pytest.raises(DataError, match=r"train\.csv:6: images/4\.jpg: missing"):
-        lk.verify_layout(root)
+        verify_data(root)
 
     pd.DataFrame({"file": ["images/9.jpg"]}).to_csv(root / "test.csv", index=False)
     with pytest.raises(DataError, match=r"test\.csv has no column 'image'"):
-        lk.verify_layout(root)
+        verify_data(root)
 
 
 # ------------------------------------------------------------ submit
@@ -241,7 +243,7 @@ def test_submit_sends_a_valid_file_and_prints_kaggles_answer(credentials, fake_k
     images = pd.read_csv(competition / "test.csv")["image"].tolist()
     file = _submission(tmp_path / "submission.csv", images, ["acer", "betula", "quercus", "acer"])
 
-    lk.submit(str(file), message="resnet50d, 30 epochs", data_dir=str(competition))
+    submit(str(file), message="resnet50d, 30 epochs", data_dir=str(competition))
 
     assert fake_kaggle[-1] == ("competition_submit", str(file), "resnet50d, 30 epochs", "classify-leaves")
     assert "Successfully submitted to Classify Leaves" in capsys.readouterr().out
@@ -251,8 +253,8 @@ def test_a_failed_upload_is_an_error_not_a_success(credentials, fake_kaggle, com
     images = pd.read_csv(competition / "test.csv")["image"].tolist()
     file = _submission(tmp_path / "submission.csv", images, ["acer"] * len(images))
     fake_kaggle.api_class.answer = "Could not submit to competition"
-    with pytest.raises(lk.KaggleError, match="upload of .* failed"):
-        lk.submit(str(file), data_dir=str(competition))
+    with pytest.raises(KaggleError, match="upload of .* failed"):
+        submit(str(file), data_dir=str(competition))
 
 
 @pytest.mark.parametrize(
@@ -270,10 +272,38 @@ def test_a_broken_submission_is_refused_before_anything_is_sent(
     file = _submission(tmp_path / "submission.csv", *edit(images, ["acer"] * len(images)))
 
     with pytest.raises(DataError, match=f"was not submitted: .*{problem}"):
-        lk.submit(str(file), data_dir=str(competition))
+        submit(str(file), data_dir=str(competition))
     assert not [c for c in fake_kaggle if c[0] == "competition_submit"]
 
 
 def test_submit_of_a_missing_file_says_how_to_make_one(credentials, competition, tmp_path):
     with pytest.raises(SystemExit, match="leaves predict"):
         main(["submit", "--file", str(tmp_path / "none.csv"), "--data.data_dir", str(competition)])
+
+
+# ------------------------------------------------------------ from a notebook
+
+
+def test_a_notebook_checks_a_folder_and_a_submission_with_no_kaggle_set_up(
+    no_credentials, monkeypatch, competition, tmp_path
+):
+    monkeypatch.setitem(sys.modules, "kaggle", None)  # neither the package nor credentials: not needed to check
+    assert leaves.download_competition(competition).train_rows == 9  # already in place: only verified
+
+    images = pd.read_csv(competition / "test.csv")["image"].tolist()
+    good = _submission(tmp_path / "good.csv", images, ["acer", "betula", "quercus", "acer"])
+    assert check_submission(good, competition)["label"].tolist() == ["acer", "betula", "quercus", "acer"]
+
+    short = _submission(tmp_path / "short.csv", images[:-1], ["acer"] * 3)
+    with pytest.raises(DataError, match=r"short\.csv was not submitted: submission has 3 rows; test\.csv has 4"):
+        check_submission(short, competition)
+
+
+def test_a_notebook_downloads_and_submits_through_the_package(credentials, fake_kaggle, tmp_path):
+    dest = tmp_path / "classify-leaves"
+    assert leaves.download_competition(dest).classes == 3
+
+    images = pd.read_csv(dest / "test.csv")["image"].tolist()
+    file = _submission(tmp_path / "submission.csv", images, ["quercus"] * len(images))
+    leaves.submit(file, message="from a notebook", data_dir=dest)
+    assert fake_kaggle[-1] == ("competition_submit", str(file), "from a notebook", "classify-leaves")

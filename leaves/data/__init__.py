@@ -13,6 +13,8 @@ __getattr__, __all__ = lazy_exports(
         "Problem": "leaves.data.check",
         "Report": "leaves.data.check",
         "check_data": "leaves.data.check",
+        "FolderContents": "leaves.data.check",
+        "verify_data": "leaves.data.check",
         "check_images": "leaves.data.check",
         "inspect_image": "leaves.data.check",
         "usable_rows": "leaves.data.check",

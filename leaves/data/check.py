@@ -21,7 +21,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from leaves.data.images import EXIF_ORIENTATION, upright_rgb
-from leaves.data.table import drop_duplicates, read_table
+from leaves.data.table import class_names_of, drop_duplicates, read_table
 from leaves.errors import DataError
 from leaves.layout import TEST_CSV, TRAIN_CSV
 
@@ -179,3 +179,35 @@ def check_data(data_dir: Path, workers: int = 8) -> Report:
             continue
         report.extend(check_images(table, data_dir, csv_path, workers))
     return report
+
+
+@dataclass(frozen=True)
+class FolderContents:
+    """What a data folder holds once `verify_data` accepts it: the numbers to recognise a download by."""
+
+    root: Path
+    train_rows: int
+    test_rows: int
+    classes: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.root}: {TRAIN_CSV} {self.train_rows:,} labelled images of {self.classes} classes, "
+            f"{TEST_CSV} {self.test_rows:,} images; every image present"
+        )
+
+
+def verify_data(data_dir: str | Path, workers: int = 8) -> FolderContents:
+    """`check_data` as a gate: a folder that fit and predict could not read is refused with every
+    problem listed at once, so a broken download or copy is found before anything trains on it.
+
+    Raises:
+        DataError: listing each unusable CSV or image, by file and line.
+    """
+    root = Path(data_dir)
+    report = check_data(root, workers)
+    if report.errors:
+        raise DataError(f"{root} cannot be used as it is:\n  " + "\n  ".join(map(str, report.errors)))
+    train = read_table(root / TRAIN_CSV, ("image", "label"))
+    test = read_table(root / TEST_CSV, ("image",))
+    return FolderContents(root, len(train), len(test), len(class_names_of(train["label"])))
