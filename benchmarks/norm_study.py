@@ -48,7 +48,7 @@ def train_one(run: StudyRun, recipe: str, options: list[str], out_dir: Path, see
     return {
         "run": run.name,
         "lr": cli.model.hparams.lr,
-        "val_acc": history[VAL_ACC].dropna().tolist(),
+        VAL_ACC: history[VAL_ACC].dropna().tolist(),
         "img_per_s": speed.steady_rate() or float("nan"),
     }
 
@@ -63,7 +63,7 @@ def markdown_table(results: list[dict[str, Any]], target: float) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
-        curve, reached = r["val_acc"], epochs_to(r["val_acc"], target)
+        curve, reached = r[VAL_ACC], epochs_to(r[VAL_ACC], target)
         lines.append(
             f"| {r['run']} | {r['lr']:g} | {curve[-1]:.3f} | {max(curve):.3f} | "
             f"{reached if reached is not None else 'not reached'} | {r['img_per_s']:.1f} |"
@@ -79,8 +79,8 @@ def plot_val_acc(results: list[dict[str, Any]], target: float, path: Path) -> No
 
     fig, ax = plt.subplots(figsize=(6, 4), dpi=90)
     for r in results:
-        epochs = range(1, len(r["val_acc"]) + 1)
-        ax.plot(epochs, r["val_acc"], marker="o", markersize=3, label=r["run"])
+        epochs = range(1, len(r[VAL_ACC]) + 1)
+        ax.plot(epochs, r[VAL_ACC], marker="o", markersize=3, label=r["run"])
     ax.axhline(target, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy")
@@ -141,7 +141,7 @@ def run_study(
         results.append(train_one(run, recipe, options, out, seed))
         table = markdown_table(results, target_acc)
         (out / "table.md").write_text(table)
-        plot_val_acc(results, target_acc, out / "val_acc.png")
+        plot_val_acc(results, target_acc, out / f"{VAL_ACC}.png")
         print(f"[norm study] {run.name} done\n{table}", flush=True)
     return table
 

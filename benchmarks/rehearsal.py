@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from leaves.layout import ANSWERS_CSV, BEST, TEST_CSV, TRAIN_CSV, checkpoint_path
+
 #: This checkout, so every stage runs its `leaves`, not whichever one is installed.
 REPO = Path(__file__).resolve().parents[1]
 CLASSES, TRAIN, TEST = 176, 18_353, 8_800
@@ -72,7 +74,7 @@ def _draw(job: tuple[int, int, int, str]) -> None:
 
 def generate(root: Path, seed: int, workers: int) -> None:
     """The folder in the Kaggle layout plus answers.csv; skipped when complete."""
-    if (root / "answers.csv").is_file():
+    if (root / ANSWERS_CSV).is_file():
         print(f"{root}: already generated")
         return
     from leaves.data.demo import random_species
@@ -95,9 +97,9 @@ def generate(root: Path, seed: int, workers: int) -> None:
             if done % 2000 == 0:
                 print(f"  {done:,}/{len(jobs):,} images, {time.perf_counter() - start:.0f} s", flush=True)
     table = pd.DataFrame({"image": names, "label": [species[k].name for k in labels]})
-    table[~is_test].to_csv(root / "train.csv", index=False)
-    table[is_test][["image"]].to_csv(root / "test.csv", index=False)
-    table[is_test].to_csv(root / "answers.csv", index=False)
+    table[~is_test].to_csv(root / TRAIN_CSV, index=False)
+    table[is_test][["image"]].to_csv(root / TEST_CSV, index=False)
+    table[is_test].to_csv(root / ANSWERS_CSV, index=False)
     print(f"generated {len(table):,} images in {time.perf_counter() - start:.0f} s ({workers} processes)")
 
 
@@ -106,10 +108,10 @@ def stages(root: Path) -> dict[str, list[str]]:
     data, runs = root / "data", root / "runs"
     small = ["--model.arch=resnet10t", "--data.batch_size=64", "--data.cache=true", "--trainer.max_epochs=1"]
     fit = [*small, f"--data.data_dir={data}", f"--runs_dir={runs}", "--trainer.limit_train_batches=100"]
-    a, b = runs / "a" / "checkpoints" / "best.ckpt", runs / "b" / "checkpoints" / "best.ckpt"
+    a, b = checkpoint_path(runs / "a", BEST), checkpoint_path(runs / "b", BEST)
     return {
-        "data check (train.csv + test.csv, every image)": ["check", f"--data.data_dir={data}", "--workers=2"],
-        "cache build (train.csv, 64 px)": ["@cache", str(data), "64"],
+        f"data check ({TRAIN_CSV} + {TEST_CSV}, every image)": ["check", f"--data.data_dir={data}", "--workers=2"],
+        f"cache build ({TRAIN_CSV}, 64 px)": ["@cache", str(data), "64"],
         "fit, 100 batches of 64 at 64 px + full validation": ["fit", *fit, "--data.image_size=64", "--run_name=a"],
         "predict 8,800 test images + self-check": [
             "predict",
@@ -127,7 +129,7 @@ def stages(root: Path) -> dict[str, list[str]]:
             "--self_check=false",
         ],
         "report (176 classes)": ["report", f"--ckpt_path={a}", "--data.batch_size=64"],
-        "5-fold split of train.csv": ["@folds", str(data), "5"],
+        f"5-fold split of {TRAIN_CSV}": ["@folds", str(data), "5"],
         "fit fold 0 of 5 at 48 px, 100 batches": [
             "fit",
             *fit,
@@ -156,7 +158,7 @@ def _in_process(step: list[str]) -> None:
     elif name == "@folds":
         from leaves.data.splits import fold_split
 
-        labels = pd.read_csv(data / "train.csv")["label"]
+        labels = pd.read_csv(data / TRAIN_CSV)["label"]
         for fold in range(int(step[2])):
             fold_split(labels, int(step[2]), fold, 42)
 

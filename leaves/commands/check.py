@@ -23,12 +23,9 @@ def check(data: DataFolder = DataFolder(), workers: int = 8, notes: int = 20) ->
     """
     data_dir = Path(data.data_dir or data.demo_dir or DEMO_DIR)
     report = check_data(data_dir, workers)
-    for problem in report.errors:
-        print(f"ERROR {problem}")
-    for problem in report.notes[:notes]:
-        print(f"note  {problem}")
-    if len(report.notes) > notes:
-        print(f"note  ... and {len(report.notes) - notes} more notes")
+    listing = report.listing(notes)
+    if listing:
+        print(listing)
     print(f"{data_dir}: {report.summary()}")
     if report.errors:
         raise DataError(

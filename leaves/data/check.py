@@ -70,6 +70,13 @@ class Report:
         self.sizes.update(other.sizes)
         self.checked += other.checked
 
+    def listing(self, notes: int = 20) -> str:
+        """Every error, the first `notes` notes (and how many more), one a line."""
+        lines = [f"ERROR {problem}" for problem in self.errors] + [f"note  {p}" for p in self.notes[:notes]]
+        if len(self.notes) > notes:
+            lines.append(f"note  ... and {len(self.notes) - notes} more notes")
+        return "\n".join(lines)
+
     def summary(self) -> str:
         sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in self.sizes.most_common(5))
         more = f" and {len(self.sizes) - 5} other sizes" if len(self.sizes) > 5 else ""
