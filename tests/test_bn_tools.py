@@ -146,3 +146,34 @@ def test_precise_bn_in_fit_is_refused_up_front_without_batchnorm(tmp_path):
     )
     with pytest.raises(ValueError, match="--precise_bn.batches needs torch BatchNorm layers"):
         trainer.fit(model, datamodule=datamodule)
+
+
+class Misordered(nn.Module):
+    """A BatchNorm registered right after a convolution it does not follow: folding by module order is wrong here."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.other = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc((self.conv(x) + self.bn(self.other(x))).mean(dim=(2, 3)))
+
+
+def test_prediction_keeps_the_unfolded_network_where_folding_would_change_the_answer(tmp_path):
+    data = tiny_leaves(tmp_path / "data")
+    datamodule = LeavesDataModule(str(data), image_size=16, batch_size=4, num_workers=0)
+    model = LeavesModule(datamodule.class_names, arch="resnet18")
+    torch.manual_seed(0)
+    model.net = Misordered()
+    with torch.no_grad():
+        model.net.bn.running_mean.uniform_(-1, 1)
+        model.net.bn.running_var.uniform_(0.5, 2)
+    assert fuse_bn(model.net)[1] == 1, "the order-based fold pairs conv with bn"
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    with pytest.warns(UserWarning, match="BatchNorm folding skipped for member 0"):
+        folded = trainer.predict(Predictor([model]), datamodule=datamodule)
+    plain = trainer.predict(Predictor([model], fuse_bn=False), datamodule=datamodule)
+    torch.testing.assert_close(torch.cat([b["probs"] for b in folded]), torch.cat([b["probs"] for b in plain]))
