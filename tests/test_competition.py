@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -151,13 +152,23 @@ def test_frozen_backbone_trains_only_the_head_with_batchnorm_in_eval():
     model = LeavesModule(class_names=CLASSES)
     model.train()
     freeze = FreezeBackbone(epochs=1)
-    freeze._set(model, frozen=True)
+    freeze.on_train_epoch_start(SimpleNamespace(current_epoch=0), model)
     head = list(model.net.get_classifier().parameters())
     assert all(p.requires_grad for p in head)
     assert not any(p.requires_grad for n, p in model.net.named_parameters() if not n.startswith("fc."))
     assert not model.net.bn1.training
-    freeze._set(model, frozen=False)
+    freeze.on_train_epoch_start(SimpleNamespace(current_epoch=1), model)
     assert all(p.requires_grad for p in model.parameters()) and model.net.bn1.training
+
+
+def test_early_stages_stay_frozen_for_the_whole_fit_and_the_rest_trains():
+    model = LeavesModule(class_names=CLASSES).train()
+    freeze = FreezeBackbone(stages=2)  # resnet18: the stem, layer1 and layer2
+    for epoch in (0, 5):
+        freeze.on_train_epoch_start(SimpleNamespace(current_epoch=epoch), model)
+        trainable = {n.split(".")[0] for n, p in model.net.named_parameters() if p.requires_grad}
+        assert trainable == {"layer3", "layer4", "fc"}, epoch
+        assert not model.net.layer2[0].bn1.training and model.net.layer3[0].bn1.training
 
 
 def test_backbone_lr_scale_keeps_no_weight_decay_on_norms_and_biases():
