@@ -13,7 +13,9 @@ its own `leaves` process and prints its wall time and peak RSS:
 
 Stages: data check, cache build, one short fit at a small size, predict with
 the self-check (and once without, to show its cost), report, a 5-fold split,
-a fit of fold 0 at another size, an ensemble of the two checkpoints. Times are
+a fit of fold 0 at another size, the default recipe as a CPU user would run it on
+the competition (`leaves fit --budget 45m`, then predict: `--match recipe` runs
+just those two), an ensemble of the two short fits' checkpoints. Times are
 the work itself (imports excluded) and with process start; peak RSS is the
 stage process's and its largest child's (forked loader workers count the
 parent's shared pages too).
@@ -137,6 +139,20 @@ def stages(root: Path) -> dict[str, list[str]]:
             "--data.num_folds=5",
             "--data.fold=0",
             "--run_name=b",
+        ],
+        "recipe: leaves fit --budget 45m, the default recipe at its own size": [
+            "fit",
+            f"--data.data_dir={data}",
+            f"--runs_dir={runs}",
+            "--data.cache=true",
+            "--budget=45m",
+            "--run_name=recipe",
+        ],
+        "recipe: predict 8,800 test images + self-check": [
+            "predict",
+            f"--data.data_dir={data}",
+            f"--ckpt_path={checkpoint_path(runs / 'recipe', BEST)}",
+            "--data.cache=true",
         ],
         "ensemble of the two (64 px + 48 px) + self-checks": [
             "ensemble",
