@@ -1,6 +1,6 @@
 """Option groups shared by the commands that are not LightningCLI, so an option has one name everywhere.
 
-Each group becomes dotted options (`--data.data_dir`, `--model.tta`,
+Each group becomes dotted options (`--data.data_dir`, `--data.image_size`,
 `--trainer.precision`), the same spelling `leaves fit` and `leaves predict` use.
 Unset values mean "as the checkpoint was trained" or "as the default config says".
 """
