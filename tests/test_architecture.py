@@ -152,3 +152,22 @@ def test_the_step_benchmark_measures_each_variant_side_by_side(tmp_path) -> None
     assert list(report["variants"]) == ["fp32", "1-thread"]
     assert all(row["img_per_s"] > 0 and row["img_per_cpu_s"] > 0 for row in report["variants"].values())
     assert "x fp32" in done.stdout
+
+
+def test_importing_the_data_layer_reaches_no_network() -> None:
+    """albumentations asks PyPI for updates at import; the project's import of it must not (offline notebooks)."""
+    code = (
+        "import os, socket\n"
+        "os.environ.pop('NO_ALBUMENTATIONS_UPDATE', None)\n"
+        "tried = []\n"
+        "real = socket.socket.connect\n"
+        "def spy(self, address): tried.append(address); raise OSError('no network in this test')\n"
+        "socket.socket.connect = spy\n"
+        "import leaves.data.transforms, leaves.data.seeding\n"
+        "print(tried)\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=120
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

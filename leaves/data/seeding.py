@@ -15,9 +15,10 @@ import os
 import random
 from typing import Any, Optional
 
-import albumentations as A
 import numpy as np
 import torch
+
+from leaves.data.albu import A
 
 
 class ProcessSeeded:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-import albumentations as A
 import cv2
 import numpy as np
 
+from leaves.data.albu import A
 from leaves.errors import ConfigError
 
 
