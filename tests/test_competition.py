@@ -162,13 +162,17 @@ def test_frozen_backbone_trains_only_the_head_with_batchnorm_in_eval():
 
 
 def test_early_stages_stay_frozen_for_the_whole_fit_and_the_rest_trains():
-    model = LeavesModule(class_names=CLASSES).train()
-    freeze = FreezeBackbone(stages=2)  # resnet18: the stem, layer1 and layer2
-    for epoch in (0, 5):
+    model = LeavesModule(class_names=CLASSES, frozen_stages=2)  # resnet18: the stem, layer1 and layer2
+    freeze = FreezeBackbone(epochs=1)
+    for epoch in (0, 1, 5):
+        model.train()  # as Lightning does at every epoch
         freeze.on_train_epoch_start(SimpleNamespace(current_epoch=epoch), model)
         trainable = {n.split(".")[0] for n, p in model.net.named_parameters() if p.requires_grad}
-        assert trainable == {"layer3", "layer4", "fc"}, epoch
-        assert not model.net.layer2[0].bn1.training and model.net.layer3[0].bn1.training
+        assert trainable == ({"fc"} if epoch == 0 else {"layer3", "layer4", "fc"}), epoch
+        assert not model.net.bn1.training and not model.net.layer2[0].bn1.training
+        assert model.net.layer3[0].bn1.training == (epoch > 0)
+    with pytest.raises(ValueError, match="frozen_stages needs a timm network with stages"):
+        LeavesModule(class_names=CLASSES, arch="d2l_resnet18", frozen_stages=1)
 
 
 def test_backbone_lr_scale_keeps_no_weight_decay_on_norms_and_biases():

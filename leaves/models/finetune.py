@@ -1,12 +1,15 @@
-"""Fine-tuning a pretrained backbone: a smaller learning rate than the new head (its frozen epochs are
-`leaves.callbacks.FreezeBackbone`)."""
+"""Fine-tuning a pretrained backbone: a smaller learning rate than the new head, and early stages kept
+frozen (the epochs with the whole backbone frozen are `leaves.callbacks.FreezeBackbone`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch.nn as nn
+from timm.models import group_modules
 from timm.optim import param_groups_weight_decay
+
+from leaves.errors import ConfigError
 
 
 def head_of(net: nn.Module) -> nn.Module:
@@ -31,3 +34,22 @@ def finetune_param_groups(
         if new:
             groups.append({**group, "params": new, "lr": lr})
     return groups
+
+
+def early_stages(net: nn.Module, stages: int) -> list[nn.Module]:
+    """The stem and the first `stages` stages of a timm network, as its coarse layer groups name them
+    (EfficientNet: conv_stem/bn1, blocks.0, blocks.1...; ResNet: conv1/bn1, layer1...)."""
+    if not hasattr(net, "group_matcher"):
+        raise ConfigError(f"model.frozen_stages needs a timm network with stages; {type(net).__name__} has none")
+    modules = dict(net.named_modules())
+    groups = group_modules(net, net.group_matcher(coarse=True))
+    return [modules[name] for group, names in groups.items() if group <= stages for name in names]
+
+
+def freeze(modules: list[nn.Module]) -> None:
+    """No gradient for the modules' parameters, and their BatchNorm layers in eval mode."""
+    for module in modules:
+        for p in module.parameters(recurse=False):
+            p.requires_grad_(False)
+        if hasattr(module, "running_mean"):
+            module.eval()
