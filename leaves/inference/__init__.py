@@ -23,6 +23,8 @@ __getattr__, __all__ = lazy_exports(
         "save_submission": "leaves.inference.submission",
         "validate_submission": "leaves.inference.submission",
         "predict_submission": "leaves.inference.submit",
+        "mislabel_suspects": "leaves.inference.suspects",
+        "read_oof": "leaves.inference.suspects",
         "predict_trainer": "leaves.inference.trainer",
         "VIEWS": "leaves.inference.tta",
         "check_views": "leaves.inference.tta",

@@ -16,6 +16,7 @@ import torch
 
 from leaves.data.as_trained import input_settings
 from leaves.data.datamodule import LeavesDataModule, datamodule_from_checkpoint
+from leaves.data.probs_csv import NOT_CLASS_COLUMNS
 from leaves.inference.predictor import Predictor
 from leaves.inference.probs import probs_table
 from leaves.inference.trainer import predict_trainer
@@ -23,7 +24,7 @@ from leaves.inference.tta import View
 from leaves.utils.checkpoint import Checkpoint
 
 #: The columns of an out-of-fold table that are not class probabilities.
-OOF_COLUMNS = ("image", "label", "fold")
+OOF_COLUMNS = NOT_CLASS_COLUMNS
 
 
 def out_of_fold(

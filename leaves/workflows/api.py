@@ -8,6 +8,7 @@ errors (`leaves.errors`), and return the paths a notebook needs next.
 
     leaves.fit(config=["classify-leaves", "kaggle"], trainer={"max_epochs": 3})
     leaves.predict(["--config", "kaggle", "--tta", "[identity, hflip]"])
+    leaves.clean("data/classify-leaves", oof="runs/kfold/oof.csv")
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lightning.pytorch.cli import LightningArgumentParser
 from leaves.errors import ConfigError
 from leaves.inference.submission import SubmissionWriter
 from leaves.layout import BEST, LAST, RUNS_DIR, checkpoint_path
+from leaves.workflows.clean import Cleaning, run_clean
 from leaves.workflows.cli import LeavesCLI, run_lightning
 from leaves.workflows.kfold import run_kfold
 from leaves.workflows.recipes import run_recipes
@@ -140,3 +142,10 @@ def recipes(
     """Train recipes side by side and score them, as `leaves recipes` (one row per recipe, its seeds'
     mean, spread and each seed); `args` are more options for every fit and predict."""
     return run_recipes(list(configs), data_dir, None, seeds, budget, runs_dir, csv, [str(a) for a in args or []])
+
+
+def clean(data_dir: Optional[str] = None, oof: Optional[str] = None, **options: Any) -> Cleaning:
+    """The data-cleaning report, as `leaves clean`: near-duplicate pairs (`.pairs`, `.conflicts`) and, with
+    `oof` (leaves kfold's oof.csv), the likely mislabels (`.suspects`), written as CSVs and a page of
+    thumbnails (`.page`). Options: output_dir, train_csv, max_distance, max_difference, suspects, shown, workers."""
+    return run_clean(data_dir, oof=oof, **options)
