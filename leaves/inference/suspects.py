@@ -9,35 +9,14 @@ the list is ranked, and the person decides).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import pandas as pd
 
-from leaves.errors import DataError
 from leaves.inference.oof import oof_classes
 
 SUSPECT_COLUMNS = ["image", "label", "label_prob", "suggested", "suggested_prob", "fold"]
-
-
-def read_oof(path: str | Path) -> pd.DataFrame:
-    """An out-of-fold table (`leaves kfold`'s oof.csv: image, label, fold, one column per class), checked."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: leaves kfold writes the out-of-fold probabilities it names")
-    table = pd.read_csv(path)
-    missing = [c for c in ("image", "label") if c not in table.columns]
-    if missing:
-        raise DataError(f"{path} has no column {', '.join(missing)}: expected leaves kfold's oof.csv")
-    classes = oof_classes(table)
-    unknown = table.index[~table["label"].astype(str).isin(classes)]
-    if len(unknown):
-        raise DataError(
-            f"{path}: line {int(unknown[0]) + 2} has label {table.loc[unknown[0], 'label']!r}, which has no "
-            f"probability column ({len(unknown)} such rows)"
-        )
-    return table
 
 
 def mislabel_suspects(oof: pd.DataFrame, limit: Optional[int] = None) -> pd.DataFrame:

@@ -24,7 +24,8 @@ from leaves.data.decisions import CleanedTrain, write_clean_train
 from leaves.data.duplicates import MAX_DIFFERENCE, MAX_DISTANCE, find_duplicates
 from leaves.data.table import read_table
 from leaves.errors import DataError
-from leaves.inference.suspects import mislabel_suspects, read_oof
+from leaves.inference.oof import read_oof
+from leaves.inference.suspects import mislabel_suspects
 from leaves.layout import (
     CLEAN_DIR,
     CLEANING_HTML,
