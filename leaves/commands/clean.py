@@ -19,7 +19,7 @@ def clean(
     train_csv: str = TRAIN_CSV,
     max_distance: int = MAX_DISTANCE,
     max_difference: float = MAX_DIFFERENCE,
-    suspects: int = 200,
+    suspects: Optional[int] = 200,
     shown: int = 100,
     workers: Optional[int] = None,
     write_train: Optional[str] = None,
@@ -36,7 +36,7 @@ def clean(
         train_csv: the training CSV in the data folder (or a path).
         max_distance: near-duplicate candidates: perceptual hashes at most this many bits apart (of 64).
         max_difference: and standardised 32 px gray thumbnails at most this far apart (mean absolute difference).
-        suspects: how many likely mislabels to list.
+        suspects: how many likely mislabels to list (null: every training image, ranked).
         shown: how many pairs and suspects of each list the page shows (the CSVs hold all).
         workers: decoding threads; unset: one per usable core.
         write_train: instead of the report, write the training CSV with the decisions applied to this new file

@@ -77,7 +77,7 @@ def run_clean(
     train_csv: str = TRAIN_CSV,
     max_distance: int = MAX_DISTANCE,
     max_difference: float = MAX_DIFFERENCE,
-    suspects: int = 200,
+    suspects: Optional[int] = 200,
     shown: int = 100,
     workers: Optional[int] = None,
 ) -> Cleaning:
