@@ -14,8 +14,8 @@ from PIL import Image
 import leaves
 from leaves.commands import run
 from leaves.data import LeavesDataModule
-from leaves.data.duplicates import MAX_DISTANCE
-from leaves.data.fingerprints import perceptual_hash
+from leaves.data.duplicates import MAX_DISTANCE, MAX_LOCAL_DIFFERENCE, duplicate_pairs
+from leaves.data.fingerprints import fingerprint_images, perceptual_hash
 from leaves.data.near_pairs import bands, hamming, near_pairs
 from leaves.errors import DataError
 from leaves.inference.suspects import mislabel_suspects
@@ -145,6 +145,23 @@ def test_planted_duplicates_are_found_with_their_kind_and_the_conflicting_label(
     written = pd.read_csv(found.duplicates_csv)
     assert len(written) == 4 and written["conflict"].sum() == 1
     assert found.duplicates_csv == found.folder / DUPLICATES_CSV
+
+
+def test_a_candidate_whose_pictures_differ_in_one_place_is_no_duplicate(tmp_path):
+    """A small leaf that differs on an identical scene: the same hash and almost the same 32 px thumbnail,
+    which only the second look, at 64 px, tells apart."""
+    scene = np.asarray(_picture(np.random.default_rng(4))).astype(np.int16)
+    names = []
+    for shift in (-60, 60):
+        pixels = scene.copy()
+        pixels[20:30, 20:30] += shift
+        names.append(f"{shift}.png")
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(tmp_path / names[-1])
+    same = fingerprint_images(tmp_path, [names[0], names[0]], 1)  # as the first look sees them: identical
+    pairs = duplicate_pairs(tmp_path, same, names, ["acer", "betula"], workers=1)
+    assert pairs.empty
+    loose = duplicate_pairs(tmp_path, same, names, ["acer", "betula"], max_local_difference=100, workers=1)
+    assert loose["conflict"].tolist() == [True] and loose["local_difference"].iloc[0] > MAX_LOCAL_DIFFERENCE
 
 
 def test_a_planted_mislabel_is_ranked_first_with_the_label_the_models_prefer():

@@ -7,7 +7,7 @@ from typing import Optional, Union
 
 from leaves.commands.options import DataFolder
 from leaves.data.decisions import CleanedTrain
-from leaves.data.duplicates import MAX_DIFFERENCE, MAX_DISTANCE
+from leaves.data.duplicates import MAX_DIFFERENCE, MAX_DISTANCE, MAX_LOCAL_DIFFERENCE
 from leaves.layout import CLEAN_DIR, RUNS_DIR, TRAIN_CSV
 from leaves.workflows.clean import Cleaning, clean_train, run_clean
 
@@ -19,6 +19,7 @@ def clean(
     train_csv: str = TRAIN_CSV,
     max_distance: int = MAX_DISTANCE,
     max_difference: float = MAX_DIFFERENCE,
+    max_local_difference: float = MAX_LOCAL_DIFFERENCE,
     suspects: Optional[int] = 200,
     shown: int = 100,
     workers: Optional[int] = None,
@@ -35,7 +36,9 @@ def clean(
         output_dir: the report goes into a new output_dir/version_N (duplicates.csv, suspects.csv, cleaning.html).
         train_csv: the training CSV in the data folder (or a path).
         max_distance: near-duplicate candidates: perceptual hashes at most this many bits apart (of 64).
-        max_difference: and standardised 32 px gray thumbnails at most this far apart (mean absolute difference).
+        max_difference: and standardised 32 px gray thumbnails at most this far apart (mean absolute difference)...
+        max_local_difference: ... and, decoded again at 64 px, nowhere much further (the 99th percentile of
+            the absolute difference): a small leaf that differs on an identical scene is another picture.
         suspects: how many likely mislabels to list (null: every training image, ranked).
         shown: how many pairs and suspects of each list the page shows (the CSVs hold all).
         workers: decoding threads; unset: one per usable core.
@@ -47,5 +50,15 @@ def clean(
     if write_train:
         return clean_train(data.data_dir, data.demo_dir, write_train, drop, relabel, train_csv)
     return run_clean(
-        data.data_dir, data.demo_dir, oof, output_dir, train_csv, max_distance, max_difference, suspects, shown, workers
+        data.data_dir,
+        data.demo_dir,
+        oof,
+        output_dir,
+        train_csv,
+        max_distance,
+        max_difference,
+        max_local_difference,
+        suspects,
+        shown,
+        workers,
     )

@@ -16,6 +16,7 @@ import pandas as pd
 
 from leaves.data.table import csv_lines
 from leaves.errors import DataError
+from leaves.layout import OOF_CSV
 
 #: Columns of a probabilities table that are not classes: the image, and oof.csv's label and fold.
 NOT_CLASS_COLUMNS = ("image", "label", "fold")
@@ -27,7 +28,7 @@ def read_probs(path: str | Path, class_names: Sequence[str]) -> tuple[list[str],
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"probabilities file {path} not found (leaves predict/ensemble --save_probs, or leaves kfold's oof.csv)"
+            f"probabilities file {path} not found (leaves predict/ensemble --save_probs, or leaves kfold's {OOF_CSV})"
         )
     table = pd.read_csv(path)
     if "image" not in table.columns:

@@ -23,6 +23,7 @@ from leaves.inference.predictor import Predictor
 from leaves.inference.probs import probs_table
 from leaves.inference.trainer import predict_trainer
 from leaves.inference.tta import View
+from leaves.layout import OOF_CSV
 from leaves.utils.checkpoint import Checkpoint
 
 #: The columns of an out-of-fold table that are not class probabilities.
@@ -77,7 +78,7 @@ def read_oof(path: str | Path) -> pd.DataFrame:
     table = pd.read_csv(path)
     missing = [c for c in ("image", "label") if c not in table.columns]
     if missing:
-        raise DataError(f"{path} has no column {', '.join(missing)}: expected leaves kfold's oof.csv")
+        raise DataError(f"{path} has no column {', '.join(missing)}: expected leaves kfold's {OOF_CSV}")
     classes = oof_classes(table)
     unknown = table.index[~table["label"].astype(str).isin(classes)]
     if len(unknown):

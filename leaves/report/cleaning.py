@@ -49,7 +49,8 @@ def _pairs_html(root: Path, pairs: pd.DataFrame, shown: int, what: str) -> str:
         css = "pair conflict" if row.conflict else "pair"
         blocks.append(
             f'<div class="{css}">{_image(root, row.image_a, _label(row.label_a))}'
-            f'<div class="meta">{int(row.bits)} bits<br>diff {row.difference:.3f}</div>'
+            f'<div class="meta">{int(row.bits)} bits<br>diff {row.difference:.3f}<br>'
+            f"local {row.local_difference:.2f}</div>"
             f"{_image(root, row.image_b, _label(row.label_b))}</div>"
         )
     more = f" (the first {shown} shown)" if len(pairs) > shown else ""

@@ -21,7 +21,7 @@ import pandas as pd
 from lightning.pytorch.utilities import rank_zero_info
 
 from leaves.data.decisions import CleanedTrain, write_clean_train
-from leaves.data.duplicates import MAX_DIFFERENCE, MAX_DISTANCE, find_duplicates
+from leaves.data.duplicates import MAX_DIFFERENCE, MAX_DISTANCE, MAX_LOCAL_DIFFERENCE, find_duplicates
 from leaves.data.table import read_table
 from leaves.errors import DataError
 from leaves.inference.oof import read_oof
@@ -77,6 +77,7 @@ def run_clean(
     train_csv: str = TRAIN_CSV,
     max_distance: int = MAX_DISTANCE,
     max_difference: float = MAX_DIFFERENCE,
+    max_local_difference: float = MAX_LOCAL_DIFFERENCE,
     suspects: Optional[int] = 200,
     shown: int = 100,
     workers: Optional[int] = None,
@@ -90,7 +91,9 @@ def run_clean(
     train = read_table(root / train_csv, ("image", "label"))
     test = read_table(root / TEST_CSV, ("image",)) if (root / TEST_CSV).is_file() else None
     oof_table = _checked_oof(oof, train) if oof else None  # a wrong file fails before the hashing
-    pairs = find_duplicates(root, train, test, max_distance, max_difference, workers or usable_cores())
+    pairs = find_duplicates(
+        root, train, test, max_distance, max_difference, max_local_difference, workers or usable_cores()
+    )
     ranked = mislabel_suspects(oof_table, suspects) if oof_table is not None else None
 
     folder = new_run_dir(output_dir)
@@ -105,7 +108,8 @@ def run_clean(
         ("images", f"{len(train):,} in {train_csv}, " + (f"{len(test):,} in {TEST_CSV}" if test is not None else "")),
         (
             "near-duplicate",
-            f"64-bit DCT hash within {max_distance} bits, standardised 32 px thumbnails within {max_difference}",
+            f"64-bit DCT hash within {max_distance} bits; standardised gray thumbnails within {max_difference} "
+            f"(32 px, mean) and {max_local_difference} (64 px, 99th percentile)",
         ),
         ("pairs", ", ".join(f"{counts.get(k, 0)} {k}" for k in ("train-train", "train-test", "test-test"))),
         ("conflicting labels", str(int(pairs["conflict"].sum()))),
