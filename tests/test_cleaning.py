@@ -237,4 +237,8 @@ def test_decisions_naming_unknown_images_or_classes_are_refused_by_file_and_line
     pd.DataFrame({"image": ["images/t1.jpg"], "label": ["quercus"]}).to_csv(tmp_path / "relabel.csv", index=False)
     with pytest.raises(DataError, match=r"relabel\.csv: line\(s\) 2 .*'quercus'"):
         leaves.clean_train(str(data), write_train=str(tmp_path / "b.csv"), relabel=str(tmp_path / "relabel.csv"))
-    assert not (tmp_path / "a.csv").exists() and not (tmp_path / "b.csv").exists()
+    every_acer = pd.read_csv(data / "train.csv").query("label == 'acer'")[["image"]]
+    every_acer.to_csv(tmp_path / "all_acer.csv", index=False)
+    with pytest.raises(DataError, match=r"no training image of 1 class\(es\) \(acer\)"):
+        leaves.clean_train(str(data), write_train=str(tmp_path / "c.csv"), drop=str(tmp_path / "all_acer.csv"))
+    assert not any((tmp_path / name).exists() for name in ("a.csv", "b.csv", "c.csv"))

@@ -73,6 +73,12 @@ def apply_decisions(
                     f"(e.g. {drop.loc[both[0], 'image']!r}); keep one decision per image"
                 )
         out = out[~out["image"].isin(drop["image"])]
+    emptied = sorted(set(train["label"]) - set(out["label"]))
+    if emptied:
+        raise DataError(
+            f"the decisions leave no training image of {len(emptied)} class(es) ({', '.join(emptied[:5])}): a model "
+            "trained on it would speak another class list than the training CSV's; keep at least one image of each"
+        )
     return out.reset_index(drop=True)
 
 
