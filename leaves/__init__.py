@@ -2,7 +2,7 @@
 
 The public API is small: the DataModule, the LightningModule, the scratch
 BatchNorm, the Predictor and the workflows a notebook calls (`leaves.fit`,
-`leaves.predict`, `leaves.kfold`, `leaves.recipes`, `leaves.predict_ensemble`,
+`leaves.predict`, `leaves.kfold`, `leaves.recipes`, `leaves.clean`, `leaves.ensemble`, `leaves.predict_ensemble`,
 `leaves.download_competition`, `leaves.submit`).
 Everything else lives in the sub-packages, one per layer (see the README's
 "Architecture"):
@@ -47,6 +47,10 @@ __getattr__, _names = lazy_exports(
         "predict": "leaves.workflows.api",
         "kfold": "leaves.workflows.api",
         "recipes": "leaves.workflows.api",
+        "clean": "leaves.workflows.api",
+        "clean_train": "leaves.workflows.clean",
+        "ensemble": "leaves.workflows.api",
+        "fit_member_weights": "leaves.workflows.ensemble",
         "main": "leaves.commands",
         "run": "leaves.commands",
         "LeavesError": "leaves.errors",

@@ -44,6 +44,15 @@ FOLD_PREFIX = "fold_"
 OOF_CSV = "oof.csv"
 #: `leaves recipes`: one finished (recipe, seed) leaves this in its run folder.
 RECIPE_RESULT = "result.json"
+#: A fit with pseudo-labels or a teacher's soft targets for test images lists the test images it trained on.
+ADDED_IMAGES_CSV = "added_images.csv"
+
+# -- data cleaning (`leaves clean`) ---------------------------------------------------------------------
+#: RUNS_DIR/clean: the report of near-duplicate images and likely mislabels.
+CLEAN_DIR = "clean"
+DUPLICATES_CSV = "duplicates.csv"
+SUSPECTS_CSV = "suspects.csv"
+CLEANING_HTML = "cleaning.html"
 
 # -- submissions ---------------------------------------------------------------------------------------
 SUBMISSIONS_DIR = "submissions"

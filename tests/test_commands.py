@@ -22,6 +22,7 @@ SUBCOMMANDS = [
     "recipes",
     "ensemble",
     "check",
+    "clean",
     "report",
     "precise-bn",
     "weights",

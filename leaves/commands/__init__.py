@@ -1,6 +1,6 @@
 """`leaves`: one command for everything a competitor runs.
 
-    leaves fit | validate | predict | kfold | recipes | ensemble | check | report | precise-bn
+    leaves fit | validate | predict | kfold | recipes | ensemble | check | clean | report | precise-bn
     leaves weights | download | submit
 
 Each subcommand's module is imported only when it runs, so `leaves --help`
@@ -29,6 +29,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "recipes": ("leaves.commands.recipes", "recipes", f"train recipes side by side under one budget, score {TEST_CSV}"),
     "ensemble": ("leaves.commands.ensemble", "ensemble", "average checkpoints into one submission"),
     "check": ("leaves.commands.check", "check", "check a data folder: CSVs and every image"),
+    "clean": (
+        "leaves.commands.clean",
+        "clean",
+        "near-duplicates, conflicting labels, likely mislabels; a cleaned training CSV",
+    ),
     "report": ("leaves.commands.report", "report", "write the HTML run report of a checkpoint"),
     "precise-bn": (
         "leaves.commands.precise_bn",

@@ -1,4 +1,5 @@
-"""`leaves ensemble`: average checkpoints (folds, backbones) into one checked submission."""
+"""`leaves ensemble`: average checkpoints and k-fold runs (folds, backbones) into one checked submission, with
+equal, given or fitted weights."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from pathlib import Path
 from typing import Optional
 
 from leaves.commands.options import DataOverrides, TrainerOptions
-from leaves.inference.ensemble import predict_ensemble
 from leaves.inference.tta import View
 from leaves.layout import SUBMISSIONS_DIR
+from leaves.workflows.ensemble import run_ensemble
 
 
 def ensemble(
     checkpoints: list[Path],
     weights: Optional[list[float]] = None,
+    fit_weights: bool = False,
+    rounds: int = 100,
     data: DataOverrides = DataOverrides(),
     trainer: TrainerOptions = TrainerOptions(),
     tta: Optional[list[View]] = None,
@@ -23,11 +26,16 @@ def ensemble(
     self_check: bool = True,
     strict: bool = False,
 ) -> Path:
-    """Average the checkpoints' probabilities on test.csv and write submissions/submission.csv.
+    """Average the members' probabilities on test.csv and write submissions/submission.csv.
 
     Args:
-        checkpoints: .ckpt files, as a list ("[a.ckpt, b.ckpt]") or one per line on stdin ("-").
-        weights: one per checkpoint (normalised); default: equal.
+        checkpoints: the members: .ckpt files or leaves kfold run folders (runs/kfold: its fold checkpoints,
+            which share the member's weight), as a list ("[a.ckpt, runs/b/kfold]") or one per line on stdin ("-").
+        weights: one per member (normalised); default: equal.
+        fit_weights: fit the members' weights on their out-of-fold probabilities (every member a leaves kfold
+            run): hill climbing on log loss; prints the CV accuracy of equal and fitted weights side by side
+            and warns when the gain is within the noise of the number of images; then predicts with them.
+        rounds: hill-climbing picks at most (a weight is a multiple of 1/rounds).
         data: data settings; default: the first checkpoint's folder and batch size, each member's own image size.
         trainer: accelerator and precision.
         tta: test-time views whose probabilities are averaged, for every member (identity, hflip, vflip,
@@ -39,9 +47,11 @@ def ensemble(
             compare with its training record (a loud warning when it is far worse).
         strict: a failed self-check is an error: nothing is written.
     """
-    return predict_ensemble(
+    done = run_ensemble(
         checkpoints,
         weights,
+        fit_weights,
+        rounds,
         tta=tta,
         fuse_bn=fuse_bn,
         output_dir=output_dir,
@@ -52,3 +62,4 @@ def ensemble(
         strict=strict,
         **data.given(),
     )
+    return done.submission

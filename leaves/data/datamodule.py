@@ -16,7 +16,7 @@ import torch
 from lightning.fabric.utilities.seed import pl_worker_init_function
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from leaves.data.as_trained import input_settings
 from leaves.data.cache import image_cache
@@ -27,33 +27,44 @@ from leaves.data.places import cache_folder
 from leaves.data.seeding import ProcessSeeded
 from leaves.data.splits import fold_split, sequential_split, stratified_split
 from leaves.data.table import class_names_of, drop_duplicates, encode, read_table
+from leaves.data.teacher import teacher_rows
 from leaves.data.transforms import Augment, eval_transform, train_transform
 from leaves.errors import CheckpointError, DataError
-from leaves.layout import DEMO_DIR, TEST_CSV, TRAIN_CSV
+from leaves.layout import ADDED_IMAGES_CSV, DEMO_DIR, TEST_CSV, TRAIN_CSV
+from leaves.utils.atomic import atomic_write_csv
 from leaves.utils.checkpoint import Checkpoint
 from leaves.utils.hardware import usable_cores
 
 
 class LeavesDataset(Dataset):
-    """Images named by a CSV; yields (uint8 CHW tensor, label) or (tensor, row index).
+    """Images named by a CSV; yields (uint8 CHW tensor, label) or (tensor, row index), and with `soft`
+    (a teacher's probabilities, one row per image) (tensor, label, soft target).
 
     `images` is where decoded HWC arrays come from: `ImageFiles` (decode per
     access) or the memory-mapped `leaves.data.cache` array (decoded once); the
     augmentation runs per sample either way.
     """
 
-    def __init__(self, images: Sequence[np.ndarray], targets: Optional[np.ndarray], transform) -> None:
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        targets: Optional[np.ndarray],
+        transform,
+        soft: Optional[np.ndarray] = None,
+    ) -> None:
         self.images = images
         self.targets = targets
         self.transform = transform
+        self.soft = soft
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, i: int) -> tuple:
         image = self.transform(image=self.images[i])["image"]
         # Prediction yields the row so the writer can restore test.csv order under any sampler.
-        return image, int(self.targets[i]) if self.targets is not None else i
+        target = int(self.targets[i]) if self.targets is not None else i
+        return (image, target) if self.soft is None else (image, target, torch.from_numpy(self.soft[i]))
 
 
 def _few(names: Sequence[str], n: int = 5) -> str:
@@ -99,6 +110,15 @@ class LeavesDataModule(L.LightningDataModule):
         num_folds: split train.csv into this many seeded stratified folds and
             validate on fold `fold` (instead of `val_fraction`); see `leaves kfold`.
         fold: the validation fold, 0..num_folds-1.
+        train_csv: the training CSV: train.csv, or another in the data folder (or a path), such as the
+            cleaned one `leaves clean --write_train` writes.
+        pseudo_labels: a test probabilities CSV (`leaves predict`/`leaves ensemble --save_probs`): the test
+            images whose top probability reaches `pseudo_threshold` join the training split (never
+            validation) with that class as a hard label (`leaves.data.teacher` says why hard).
+        pseudo_threshold: the top probability a test image needs to be pseudo-labelled.
+        soft_targets: a teacher's probability CSVs for distillation: out-of-fold ones for train.csv
+            images (leaves kfold's oof.csv) and, optionally, test ones, whose images then join training
+            with no hard label; `model.distill_weight` weighs the soft loss.
     """
 
     def __init__(
@@ -118,6 +138,10 @@ class LeavesDataModule(L.LightningDataModule):
         bad_images: BadImages = "error",
         num_folds: Optional[int] = None,
         fold: int = 0,
+        train_csv: str = TRAIN_CSV,
+        pseudo_labels: Optional[str] = None,
+        pseudo_threshold: float = 0.9,
+        soft_targets: Optional[list[str]] = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["class_names"])  # the model saves them (Lightning refuses two values)
@@ -136,6 +160,12 @@ class LeavesDataModule(L.LightningDataModule):
         self.bad_images = bad_images
         self.num_folds = num_folds
         self.fold = fold
+        self.train_csv = train_csv
+        self.pseudo_labels = pseudo_labels
+        self.pseudo_threshold = pseudo_threshold
+        self.soft_targets = list(soft_targets) if soft_targets else None
+        #: The test images a fit added to training (pseudo-labels, soft targets), after setup("fit").
+        self.added_images: Optional[pd.DataFrame] = None
         self._demo_ready = False
         self._train_table: Optional[pd.DataFrame] = None
         self._usable: dict[str, pd.DataFrame] = {}  # checked once, though prepare_data and setup both ask
@@ -156,7 +186,7 @@ class LeavesDataModule(L.LightningDataModule):
         if self.cache:
             # Built here, once per node before any setup; setup then only opens it.
             predicting = self.trainer is not None and self.trainer.state.fn == "predict"
-            csv_name = TEST_CSV if predicting else TRAIN_CSV
+            csv_name = TEST_CSV if predicting else self.train_csv
             self._images(csv_name, self._usable_table(csv_name)["image"].tolist())
 
     def _check_root(self) -> None:
@@ -168,13 +198,13 @@ class LeavesDataModule(L.LightningDataModule):
     def train_table(self) -> pd.DataFrame:
         if self._train_table is None:
             self._check_root()
-            path = self.root / TRAIN_CSV
+            path = self.root / self.train_csv
             self._train_table = drop_duplicates(read_table(path, ("image", "label")), path)
         return self._train_table
 
     @property
     def has_train_csv(self) -> bool:
-        return (self.root / TRAIN_CSV).is_file()
+        return (self.root / self.train_csv).is_file()
 
     @property
     def class_names(self) -> list[str]:
@@ -187,8 +217,8 @@ class LeavesDataModule(L.LightningDataModule):
             if found != self._class_names:
                 raise CheckpointError(
                     f"the model (its checkpoint) has {len(self._class_names)} classes ({_few(self._class_names)}) "
-                    f"but {self.root / TRAIN_CSV} has {len(found)} ({_few(found)}): predict with a checkpoint trained "
-                    "on this data, or point --data.data_dir at the data it was trained on"
+                    f"but {self.root / self.train_csv} has {len(found)} ({_few(found)}): predict with a checkpoint "
+                    "trained on this data, or point --data.data_dir at the data it was trained on"
                 )
         return list(self._class_names)
 
@@ -205,7 +235,7 @@ class LeavesDataModule(L.LightningDataModule):
     def _usable_table(self, csv_name: str) -> pd.DataFrame:
         """The CSV's rows whose images decode; every bad file is reported at once, before training starts."""
         if csv_name not in self._usable:
-            if csv_name == TRAIN_CSV:
+            if csv_name == self.train_csv:
                 table, bad_images = self.train_table, self.bad_images
             else:
                 self._check_root()
@@ -227,9 +257,43 @@ class LeavesDataModule(L.LightningDataModule):
             self._cache_dir = cache_folder(self.root, None)
         return self._cache_dir
 
+    @property
+    def uses_teacher(self) -> bool:
+        """Whether a fit adds a teacher's rows (pseudo-labels, soft targets) to the training split."""
+        return bool(self.pseudo_labels or self.soft_targets)
+
+    def _teacher_set(self, table: pd.DataFrame, train_idx: np.ndarray, images, targets) -> Dataset:
+        """The training split with what the teacher's files add (`leaves.data.teacher`); recorded in the run."""
+        test = self._usable_table(TEST_CSV)
+        rows = teacher_rows(
+            table["image"].tolist(),
+            test["image"].tolist(),
+            self.class_names,
+            self.pseudo_labels,
+            self.pseudo_threshold,
+            self.soft_targets,
+        )
+        transform = ProcessSeeded(train_transform(self.image_size, self.augment))
+        train = Subset(LeavesDataset(images, targets, transform, rows.train_soft), train_idx)
+        self.added_images = rows.added
+        self._record_added(rows.added)
+        if not len(rows.test_rows):
+            return train
+        test_images = Subset(self._images(TEST_CSV, test["image"].tolist()), rows.test_rows.tolist())
+        added = LeavesDataset(test_images, rows.test_labels, transform, rows.test_soft)
+        rank_zero_info(f"Training on {len(train)} {self.train_csv} rows and {len(added)} test images: {rows.summary}")
+        return ConcatDataset([train, added])
+
+    def _record_added(self, added: pd.DataFrame) -> None:
+        """The added test images, in the run folder (the fit's own record; rewritten the same on resume)."""
+        trainer = self.trainer
+        if trainer is None or trainer.global_rank != 0 or not trainer.default_root_dir:
+            return
+        atomic_write_csv(added, Path(trainer.default_root_dir) / ADDED_IMAGES_CSV)
+
     def setup(self, stage: str) -> None:
         if stage in ("fit", "validate"):
-            table = self._usable_table(TRAIN_CSV)
+            table = self._usable_table(self.train_csv)
             targets = encode(table["label"], self.class_names)
             if self.num_folds:
                 train_idx, val_idx = fold_split(table["label"], self.num_folds, self.fold, self.seed)
@@ -243,11 +307,13 @@ class LeavesDataModule(L.LightningDataModule):
             # CSV paths of each split, in dataset order (reports show them beside predictions).
             self.train_images = [names[i] for i in train_idx]
             self.val_images = [names[i] for i in val_idx]
-            images = self._images(TRAIN_CSV, names)
+            images = self._images(self.train_csv, names)
             # Both splits index the same decoded images (one cache file for train.csv).
-            self.train_set = Subset(
-                LeavesDataset(images, targets, ProcessSeeded(train_transform(self.image_size, self.augment))), train_idx
-            )
+            if stage == "fit" and self.uses_teacher:
+                self.train_set = self._teacher_set(table, train_idx, images, targets)
+            else:
+                transform = ProcessSeeded(train_transform(self.image_size, self.augment))
+                self.train_set = Subset(LeavesDataset(images, targets, transform), train_idx)
             self.val_set = Subset(LeavesDataset(images, targets, eval_transform(self.image_size)), val_idx)
         if stage == "predict":
             self.test_table = self._usable_table(TEST_CSV)

@@ -17,7 +17,7 @@ import pandas as pd
 from leaves.errors import DataError
 
 
-def _rows(index: pd.Index, limit: int = 10) -> str:
+def csv_lines(index: pd.Index, limit: int = 10) -> str:
     """CSV line numbers of data rows (index 0 is line 2, after the header)."""
     shown = ", ".join(str(i + 2) for i in index[:limit])
     return shown + (f" (and {len(index) - limit} more)" if len(index) > limit else "")
@@ -61,7 +61,7 @@ def read_table(csv_path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
         raise DataError(f"{csv_path} has a header but no rows")
     table = table[list(columns)].apply(lambda col: col.str.strip())
     problems = [
-        f"blank {column!r} in line(s) {_rows(blank)}"
+        f"blank {column!r} in line(s) {csv_lines(blank)}"
         for column in columns
         if len(blank := table.index[table[column] == ""])
     ]
@@ -69,7 +69,7 @@ def read_table(csv_path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
         outside = table.index[table["image"].map(_outside)]
         if len(outside):
             problems.append(
-                f"image paths must be relative to the data folder and stay inside it; line(s) {_rows(outside)} "
+                f"image paths must be relative to the data folder and stay inside it; line(s) {csv_lines(outside)} "
                 f"do not (e.g. {table.loc[outside[0], 'image']!r})"
             )
     if problems:
@@ -88,7 +88,7 @@ def drop_duplicates(table: pd.DataFrame, csv_path: str | Path) -> pd.DataFrame:
     if not dup.any():
         return table
     conflicts = [
-        f"{image!r} in lines {_rows(rows.index)} as {', '.join(repr(v) for v in rows['label'].unique())}"
+        f"{image!r} in lines {csv_lines(rows.index)} as {', '.join(repr(v) for v in rows['label'].unique())}"
         for image, rows in table[dup].groupby("image", sort=False)
         if "label" in rows and rows["label"].nunique() > 1
     ]
@@ -96,7 +96,7 @@ def drop_duplicates(table: pd.DataFrame, csv_path: str | Path) -> pd.DataFrame:
         more = f" (and {len(conflicts) - 10} more)" if len(conflicts) > 10 else ""
         raise DataError(f"{csv_path}: images listed with different labels: {'; '.join(conflicts[:10])}{more}")
     repeated = table.index[table.duplicated(keep="first")]
-    warnings.warn(f"{csv_path}: {len(repeated)} repeated row(s) ignored, line(s) {_rows(repeated)}", stacklevel=2)
+    warnings.warn(f"{csv_path}: {len(repeated)} repeated row(s) ignored, line(s) {csv_lines(repeated)}", stacklevel=2)
     return table.drop(index=repeated)
 
 

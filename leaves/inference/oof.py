@@ -8,6 +8,7 @@ ensemble weights, the mislabel finder and distillation learn from.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -16,14 +17,17 @@ import torch
 
 from leaves.data.as_trained import input_settings
 from leaves.data.datamodule import LeavesDataModule, datamodule_from_checkpoint
+from leaves.data.probs_csv import NOT_CLASS_COLUMNS
+from leaves.errors import DataError
 from leaves.inference.predictor import Predictor
 from leaves.inference.probs import probs_table
 from leaves.inference.trainer import predict_trainer
 from leaves.inference.tta import View
+from leaves.layout import OOF_CSV
 from leaves.utils.checkpoint import Checkpoint
 
 #: The columns of an out-of-fold table that are not class probabilities.
-OOF_COLUMNS = ("image", "label", "fold")
+OOF_COLUMNS = NOT_CLASS_COLUMNS
 
 
 def out_of_fold(
@@ -64,3 +68,22 @@ def cv_accuracy(oof: pd.DataFrame, class_names: Optional[list[str]] = None) -> f
     class_names = class_names or oof_classes(oof)
     predicted = np.asarray(class_names)[oof[class_names].to_numpy().argmax(axis=1)]
     return float((predicted == oof["label"].to_numpy()).mean())
+
+
+def read_oof(path: str | Path) -> pd.DataFrame:
+    """An out-of-fold table (`leaves kfold`'s oof.csv: image, label, fold, one column per class), checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: leaves kfold writes the out-of-fold probabilities it names")
+    table = pd.read_csv(path)
+    missing = [c for c in ("image", "label") if c not in table.columns]
+    if missing:
+        raise DataError(f"{path} has no column {', '.join(missing)}: expected leaves kfold's {OOF_CSV}")
+    classes = oof_classes(table)
+    unknown = table.index[~table["label"].astype(str).isin(classes)]
+    if len(unknown):
+        raise DataError(
+            f"{path}: line {int(unknown[0]) + 2} has label {table.loc[unknown[0], 'label']!r}, which has no "
+            f"probability column ({len(unknown)} such rows)"
+        )
+    return table

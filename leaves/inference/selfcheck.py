@@ -89,7 +89,7 @@ class SelfCheck:
 def _data_source(saved: dict[str, Any], data_dir: Optional[str], demo_dir: Optional[str]) -> dict[str, Any]:
     """Where the validation split is read: the folder predict was given when it holds a train.csv (the
     data moved), else the one the checkpoint trained on."""
-    if data_dir is not None and (Path(data_dir) / TRAIN_CSV).is_file():
+    if data_dir is not None and (Path(data_dir) / saved.get("train_csv", TRAIN_CSV)).is_file():
         return {"data_dir": data_dir}
     if saved.get("data_dir") is None and demo_dir is not None:
         return {"demo_dir": demo_dir}
@@ -117,8 +117,9 @@ def self_check(
         return SelfCheck(name, skipped="the checkpoint records no validation accuracy for its weights")
     source = _data_source(saved, data_dir, demo_dir)
     root = Path(source.get("data_dir") or saved.get("data_dir") or source.get("demo_dir") or saved.get("demo_dir"))
-    if not (root / TRAIN_CSV).is_file():
-        return SelfCheck(name, recorded, skipped=f"the training data is not there ({root / TRAIN_CSV} not found)")
+    train_csv = root / saved.get("train_csv", TRAIN_CSV)
+    if not train_csv.is_file():
+        return SelfCheck(name, recorded, skipped=f"the training data is not there ({train_csv} not found)")
     # Not cached: building the whole train.csv cache for a tenth of it costs more than decoding that tenth.
     datamodule = datamodule_from_checkpoint(
         checkpoint, cache=False, batch_size=batch_size, num_workers=num_workers, **source
@@ -127,7 +128,7 @@ def self_check(
         datamodule.image_size = image_size  # the submission's size, warned about by the caller if not as trained
     try:
         if datamodule.class_names != predictor.class_names:
-            return SelfCheck(name, recorded, skipped=f"{root / TRAIN_CSV} no longer has the checkpoint's classes")
+            return SelfCheck(name, recorded, skipped=f"{train_csv} no longer has the checkpoint's classes")
         datamodule.setup("validate")
     except DataError as err:  # the training folder changed: say so, but it must not block predicting test.csv
         return SelfCheck(name, recorded, skipped=f"the training data cannot be read as it was: {err}")

@@ -20,8 +20,10 @@ from timm.optim import create_optimizer_v2
 from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics.classification import MulticlassAccuracy
 
+from leaves.data.teacher import NO_LABEL
 from leaves.errors import CheckpointError, ConfigError
 from leaves.layout import LR, MONITOR, TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_LOSS
+from leaves.models.distill import check_distillation, distill_loss
 from leaves.models.finetune import early_stages, finetune_param_groups, freeze
 from leaves.models.init import Init, init_weights
 from leaves.models.mixing import build_mixup
@@ -90,6 +92,9 @@ class LeavesModule(L.LightningModule):
         channels_last: NHWC memory layout; faster with mixed precision on GPUs.
         mean, std: per-channel input normalisation (0-1 scale); unset: the architecture's (timm
             pretrained_cfg). Saved in the checkpoint, so prediction normalises exactly as training did.
+        distill_weight: the soft loss's share when the data gives a teacher's soft targets
+            (`--data.soft_targets`): `(1 - w) * hard + w * soft` (`leaves.models.distill`); 0: no distillation.
+        temperature: softens the teacher's and the student's distributions in the soft loss.
     """
 
     def __init__(
@@ -119,8 +124,11 @@ class LeavesModule(L.LightningModule):
         channels_last: bool = False,
         mean: Optional[tuple[float, float, float]] = None,
         std: Optional[tuple[float, float, float]] = None,
+        distill_weight: float = 0.0,
+        temperature: float = 1.0,
     ) -> None:
         super().__init__()
+        check_distillation(distill_weight, temperature)
         if not class_names:
             raise ConfigError("LeavesModule needs the class names (a DataModule's class_names, or a checkpoint's)")
         check_pretrained(pretrained, arch, norm)  # a missing package or file is an error now, not after the data
@@ -195,10 +203,40 @@ class LeavesModule(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        images, targets = self.normalize(batch[0]), batch[1]
+    def _mixing(self) -> bool:
         stop = self.hparams.mix_stop_epoch
-        if self.mixup is not None and (stop is None or self.current_epoch < stop):
+        return self.mixup is not None and (stop is None or self.current_epoch < stop)
+
+    def on_fit_start(self) -> None:
+        """Distillation needs both halves: the data's soft targets and a soft loss weight (and no mixing,
+        which would have to mix the teacher's targets too); refused before the first step otherwise."""
+        data = getattr(self.trainer, "datamodule", None)
+        soft = bool(getattr(data, "soft_targets", None))
+        weight = self.hparams.distill_weight
+        if soft and not weight:
+            raise ConfigError("data.soft_targets is set but model.distill_weight is 0: set it (e.g. 0.5) to distill")
+        if weight and data is not None and not soft:
+            raise ConfigError(f"model.distill_weight is {weight} but data.soft_targets is not set: nothing to distill")
+        if soft and self.mixup is not None:
+            raise ConfigError("distillation does not mix: set model.mixup_alpha and model.cutmix_alpha to 0")
+
+    def _distill_step(self, images: torch.Tensor, targets: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+        hp = self.hparams
+        logits = self(images)
+        loss = distill_loss(logits, targets, soft, hp.distill_weight, hp.temperature, hp.label_smoothing)
+        labelled = targets != NO_LABEL
+        if labelled.any():
+            self.train_acc(logits[labelled], targets[labelled])
+            self.log(TRAIN_ACC, self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        images, targets = self.normalize(batch[0]), batch[1]
+        if len(batch) > 2:  # a teacher's soft targets (leaves.data.teacher)
+            if self._mixing():
+                raise ConfigError("distillation does not mix: set model.mixup_alpha and model.cutmix_alpha to 0")
+            loss = self._distill_step(images, targets, batch[2])
+        elif self._mixing():
             if len(images) % 2:
                 raise ConfigError(
                     f"MixUp/CutMix need an even batch; got {len(images)} images (set data.batch_size even)"

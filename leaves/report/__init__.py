@@ -7,6 +7,7 @@ __getattr__, __all__ = lazy_exports(
     {
         "Evaluation": "leaves.report.evaluate",
         "evaluate": "leaves.report.evaluate",
+        "render_cleaning": "leaves.report.cleaning",
         "curves_figure": "leaves.report.figures",
         "matrix_figure": "leaves.report.figures",
         "save_curves": "leaves.report.figures",

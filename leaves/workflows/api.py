@@ -8,6 +8,8 @@ errors (`leaves.errors`), and return the paths a notebook needs next.
 
     leaves.fit(config=["classify-leaves", "kaggle"], trainer={"max_epochs": 3})
     leaves.predict(["--config", "kaggle", "--tta", "[identity, hflip]"])
+    leaves.clean("data/classify-leaves", oof="runs/kfold/oof.csv")
+    leaves.ensemble(["runs/a/kfold", "runs/b/kfold"], fit_weights=True, tta=["identity", "hflip"])
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from lightning.pytorch.cli import LightningArgumentParser
 from leaves.errors import ConfigError
 from leaves.inference.submission import SubmissionWriter
 from leaves.layout import BEST, LAST, RUNS_DIR, checkpoint_path
+from leaves.workflows.clean import Cleaning, run_clean
 from leaves.workflows.cli import LeavesCLI, run_lightning
+from leaves.workflows.ensemble import Ensembled, run_ensemble
 from leaves.workflows.kfold import run_kfold
 from leaves.workflows.recipes import run_recipes
 
@@ -140,3 +144,23 @@ def recipes(
     """Train recipes side by side and score them, as `leaves recipes` (one row per recipe, its seeds'
     mean, spread and each seed); `args` are more options for every fit and predict."""
     return run_recipes(list(configs), data_dir, None, seeds, budget, runs_dir, csv, [str(a) for a in args or []])
+
+
+def clean(data_dir: Optional[str] = None, oof: Optional[str] = None, **options: Any) -> Cleaning:
+    """The data-cleaning report, as `leaves clean`: near-duplicate pairs (`.pairs`, `.conflicts`) and, with
+    `oof` (leaves kfold's oof.csv), the likely mislabels (`.suspects`), written as CSVs and a page of
+    thumbnails (`.page`). Options: output_dir, train_csv, max_distance, max_difference, suspects, shown, workers."""
+    return run_clean(data_dir, oof=oof, **options)
+
+
+def ensemble(
+    members: Sequence[Union[str, Path]],
+    weights: Optional[Sequence[float]] = None,
+    fit_weights: bool = False,
+    **options: Any,
+) -> Ensembled:
+    """Average checkpoints and k-fold run folders into one checked submission, as `leaves ensemble`;
+    `fit_weights` fits the members' weights on their out-of-fold probabilities first (`.fit` holds equal
+    against fitted CV accuracy and the paired test). Options: rounds, and `leaves.predict_ensemble`'s
+    (tta, data_dir, save_probs, output_dir, accelerator...)."""
+    return run_ensemble(members, weights, fit_weights, **options)
