@@ -12,6 +12,8 @@ from pathlib import Path
 
 CONFIGS = Path(__file__).resolve().parent
 DEFAULT = CONFIGS / "default.yaml"
+#: Applied first, on its own, when a fit is given no data folder: the demo data trains for fewer epochs.
+DEMO = CONFIGS / "demo.yaml"
 
 
 def presets() -> list[str]:

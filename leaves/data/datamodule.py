@@ -126,7 +126,7 @@ class LeavesDataModule(L.LightningDataModule):
         data_dir: Optional[str] = None,
         demo_dir: str = DEMO_DIR,
         class_names: Optional[list[str]] = None,
-        image_size: int = 128,
+        image_size: int = 160,
         batch_size: int = 16,
         num_workers: Optional[int] = None,
         val_fraction: float = 0.1,

@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from leaves.layout import ANSWERS_CSV, TEST_CSV, TRAIN_CSV
 
 #: Bump when the drawing changes, so a cached demo folder is regenerated.
-DEMO_VERSION = "1"
+DEMO_VERSION = "2"
 _MARKER = ".demo-complete"
 _SUPERSAMPLE = 2
 
@@ -208,7 +208,7 @@ def draw_leaf(sp: Species, rng: np.random.Generator, size: int = 224) -> Image.I
 
 def generate_demo(
     root: str | os.PathLike,
-    train_per_class: int = 50,
+    train_per_class: int = 30,
     test_per_class: int = 12,
     size: int = 224,
     seed: int = 0,

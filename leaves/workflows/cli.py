@@ -17,7 +17,7 @@ from leaves.callbacks.ema import ema
 from leaves.callbacks.freeze import FreezeBackbone
 from leaves.callbacks.lr_find import FindLR
 from leaves.callbacks.precise_bn import PreciseBN
-from leaves.configs import DEFAULT, resolve_config_args
+from leaves.configs import DEFAULT, DEMO, resolve_config_args
 from leaves.data.datamodule import LeavesDataModule
 from leaves.inference.submit import predict_submission
 from leaves.inference.tta import View
@@ -133,9 +133,17 @@ class LeavesCLI(LightningCLI):
         )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        args = list(args)
+        demo = self._is_demo_fit(parser, args)
+        if demo:
+            # The demo data: its preset goes under everything the user gave, so their options still win.
+            at = 1 if args and args[0] == "fit" else 0
+            args = [*args[:at], "--config", str(DEMO), *args[at:]]
         self.config = parser.parse_args(args)
         sub = self.config.get("subcommand")
         cfg = self.config[sub] if sub else self.config  # no subcommand: run=False (leaves kfold)
+        if demo:
+            rank_zero_info(f"The demo preset ({DEMO.name}) applies: trainer.max_epochs={cfg.trainer.max_epochs}")
         ckpt = cfg.get("ckpt_path")
         if cfg.get("budget"):
             parse_budget(cfg.budget)  # a malformed budget is refused before anything is built
@@ -156,6 +164,15 @@ class LeavesCLI(LightningCLI):
         else:
             run_dir = Path(cfg.runs_dir) / cfg.run_name if cfg.get("run_name") else new_run_dir(cfg.runs_dir)
         place_run(cfg.trainer, claim_run_dir(run_dir))
+
+    @staticmethod
+    def _is_demo_fit(parser: LightningArgumentParser, args: list[str]) -> bool:
+        """A fit given no data folder (by option or config): it trains the demo data. Parsed without
+        --print_config, which would print and exit before the demo preset is in."""
+        if args and args[0] in ("predict", "validate", "test"):
+            return False  # the checkpoint decides what these do
+        probe = parser.parse_args([a for a in args if not a.startswith("--print_config")])
+        return (probe[probe.subcommand] if probe.get("subcommand") else probe).data.data_dir is None
 
     def before_instantiate_classes(self) -> None:
         sub = self.config.get("subcommand")
