@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
-#: Options that make any fit or predict tiny: a small network, 32 px, CPU, no workers, quiet.
+#: Options that make any fit or predict tiny: a small network from scratch, 32 px, CPU, no workers, quiet.
 TINY = [
     "--model.arch=resnet10t",
+    "--model.pretrained=false",
+    "--model.frozen_stages=0",
     "--data.image_size=32",
     "--data.batch_size=4",
     "--data.num_workers=0",
@@ -40,6 +43,12 @@ def make_leaves(root: Path, per_class: int = 6, test_per_class: int = 2, size: i
     pd.DataFrame(train).to_csv(root / "train.csv", index=False)
     pd.DataFrame(test)[["image"]].to_csv(root / "test.csv", index=False)
     return root
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Python's own Ctrl-C handler, whoever started pytest: a background job (CI, nohup, the floors
+    run) inherits SIGINT as ignored, and the tests check how a fit handles Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

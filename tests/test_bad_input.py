@@ -235,7 +235,7 @@ def test_leaves_check_lists_every_problem_and_fails(leaves_dir: Path, capsys) ->
 
 
 def save_model(path: Path, **hparams) -> Path:
-    model = LeavesModule(**hparams)
+    model = LeavesModule(**{"pretrained": False, "frozen_stages": 0, **hparams})
     torch.save(
         {
             "state_dict": model.state_dict(),
@@ -273,10 +273,11 @@ def test_predict_takes_the_architecture_from_the_checkpoint_and_the_python_api_r
     cli = run_lightning("predict", DEFAULT, [f"--data.data_dir={leaves_dir}", f"--ckpt_path={ckpt}", *PREDICT])
     assert cli.model.hparams.arch == "resnet10t" and (tmp_path / "submissions" / "submission.csv").is_file()
     trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_checkpointing=False)
+    resnet18 = LeavesModule(arch="resnet18", class_names=classes, pretrained=False, frozen_stages=0)
     with pytest.raises(
         ValueError, match=r"r10\.ckpt holds a model with arch='resnet10t' but --model\.arch is 'resnet18'"
     ):
-        trainer.predict(LeavesModule(arch="resnet18", class_names=classes), datamodule(leaves_dir), ckpt_path=ckpt)
+        trainer.predict(resnet18, datamodule(leaves_dir), ckpt_path=ckpt)
 
 
 def test_a_config_key_that_does_not_exist_is_rejected(capsys) -> None:

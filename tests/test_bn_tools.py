@@ -104,7 +104,7 @@ def sha(path: Path) -> str:
 def test_fit_with_precise_bn_then_fused_predict_and_the_checkpoint_command(tmp_path):
     data = tiny_leaves(tmp_path / "data")
     datamodule = LeavesDataModule(str(data), image_size=32, batch_size=4, num_workers=0, val_fraction=0.34)
-    model = LeavesModule(datamodule.class_names, arch="resnet18", warmup_epochs=0)
+    model = LeavesModule(datamodule.class_names, arch="resnet18", warmup_epochs=0, pretrained=False, frozen_stages=0)
     checkpoint = ModelCheckpoint(tmp_path / "ckpt", filename="best", monitor="val_acc", mode="max")
     trainer = L.Trainer(
         max_epochs=1,
@@ -140,7 +140,7 @@ def test_fit_with_precise_bn_then_fused_predict_and_the_checkpoint_command(tmp_p
 
 def test_precise_bn_in_fit_is_refused_up_front_without_batchnorm(tmp_path):
     datamodule = LeavesDataModule(str(tiny_leaves(tmp_path / "data")), image_size=32, batch_size=4, num_workers=0)
-    model = LeavesModule(datamodule.class_names, arch="resnet18", norm="layer")
+    model = LeavesModule(datamodule.class_names, arch="resnet18", norm="layer", pretrained=False, frozen_stages=0)
     trainer = L.Trainer(
         max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False, callbacks=[PreciseBN(batches=2)]
     )
@@ -165,7 +165,7 @@ class Misordered(nn.Module):
 def test_prediction_keeps_the_unfolded_network_where_folding_would_change_the_answer(tmp_path):
     data = tiny_leaves(tmp_path / "data")
     datamodule = LeavesDataModule(str(data), image_size=16, batch_size=4, num_workers=0)
-    model = LeavesModule(datamodule.class_names, arch="resnet18")
+    model = LeavesModule(datamodule.class_names, arch="resnet18", pretrained=False, frozen_stages=0)
     torch.manual_seed(0)
     model.net = Misordered()
     with torch.no_grad():

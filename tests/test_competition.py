@@ -31,6 +31,11 @@ CLASSES = ["ash", "birch", "oak"]
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
+def resnet18(**settings) -> LeavesModule:
+    """A ResNet-18 from random weights, nothing frozen: the network these tests read by its layer names."""
+    return LeavesModule(**{"arch": "resnet18", "pretrained": False, "frozen_stages": 0, **settings})
+
+
 def make_data(root: Path, per_class: int = 8, test_per_class: int = 2) -> Path:
     """A Kaggle-layout folder of 32 px images whose colour gives the class."""
     rng = np.random.default_rng(0)
@@ -149,7 +154,7 @@ def test_fit_with_mixing_ema_finetuning_bf16_and_channels_last(fitted):
 
 
 def test_frozen_backbone_trains_only_the_head_with_batchnorm_in_eval():
-    model = LeavesModule(class_names=CLASSES)
+    model = resnet18(class_names=CLASSES)
     model.train()
     freeze = FreezeBackbone(epochs=1)
     freeze.on_train_epoch_start(SimpleNamespace(current_epoch=0), model)
@@ -162,7 +167,7 @@ def test_frozen_backbone_trains_only_the_head_with_batchnorm_in_eval():
 
 
 def test_early_stages_stay_frozen_for_the_whole_fit_and_the_rest_trains():
-    model = LeavesModule(class_names=CLASSES, frozen_stages=2)  # resnet18: the stem, layer1 and layer2
+    model = resnet18(class_names=CLASSES, frozen_stages=2)  # resnet18: the stem, layer1 and layer2
     freeze = FreezeBackbone(epochs=1)
     for epoch in (0, 1, 5):
         model.train()  # as Lightning does at every epoch
@@ -172,11 +177,11 @@ def test_early_stages_stay_frozen_for_the_whole_fit_and_the_rest_trains():
         assert not model.net.bn1.training and not model.net.layer2[0].bn1.training
         assert model.net.layer3[0].bn1.training == (epoch > 0)
     with pytest.raises(ValueError, match="frozen_stages needs a timm network with stages"):
-        LeavesModule(class_names=CLASSES, arch="d2l_resnet18", frozen_stages=1)
+        LeavesModule(class_names=CLASSES, arch="d2l_resnet18", pretrained=False, frozen_stages=1)
 
 
 def test_backbone_lr_scale_keeps_no_weight_decay_on_norms_and_biases():
-    model = LeavesModule(class_names=CLASSES)
+    model = resnet18(class_names=CLASSES)
     groups = finetune_param_groups(model.net, lr=1.0, weight_decay=0.05, backbone_lr_scale=0.1)
     head = {id(p) for p in model.net.get_classifier().parameters()}
     for group in groups:
@@ -187,7 +192,7 @@ def test_backbone_lr_scale_keeps_no_weight_decay_on_norms_and_biases():
 
 
 def test_mixing_needs_an_even_batch():
-    model = LeavesModule(class_names=CLASSES, mixup_alpha=0.2)
+    model = resnet18(class_names=CLASSES, mixup_alpha=0.2)
     with pytest.raises(ValueError, match="even batch"):
         model.training_step((torch.zeros(3, 3, 32, 32), torch.zeros(3, dtype=torch.long)), 0)
 
@@ -234,7 +239,7 @@ class Constant(nn.Module):
 
 
 def test_tta_of_a_model_that_ignores_its_input_changes_nothing():
-    model = LeavesModule(class_names=CLASSES)
+    model = resnet18(class_names=CLASSES)
     model.net = Constant()
     images = torch.rand(4, 3, 8, 8)
     plain = Predictor([model]).probs(images)
@@ -251,7 +256,7 @@ def test_tta_averages_the_probabilities_of_the_views():
 
 def test_unknown_tta_views_are_refused():
     with pytest.raises(ValueError, match="unknown view"):
-        Predictor([LeavesModule(class_names=CLASSES)], tta=["mirror"])
+        Predictor([resnet18(class_names=CLASSES)], tta=["mirror"])
 
 
 # ---------------------------------------------------------------- prediction and ensembles
@@ -319,4 +324,4 @@ def test_checkpoints_with_different_class_lists_are_refused(fitted, tmp_path):
     with pytest.raises(ClassListMismatch, match=r"other\.ckpt.*lacks \['oak'\], has \['elm'\]"):
         predict_ensemble([fitted["best"], other], data_dir=str(fitted["data"]))
     with pytest.raises(ClassListMismatch):
-        Predictor([LeavesModule(class_names=CLASSES), LeavesModule(class_names=CLASSES[::-1])])
+        Predictor([resnet18(class_names=CLASSES), resnet18(class_names=CLASSES[::-1])])

@@ -24,6 +24,7 @@ SCRIPT = textwrap.dedent(
     config, data_dir = sys.argv[1], sys.argv[2]
     common = [f"--data.data_dir={data_dir}", "--data.image_size=32", "--data.num_workers=0", "--data.batch_size=4",
               "--data.val_fraction=0.34", "--model.arch=resnet10t", "--trainer.accelerator=cpu",
+              "--model.pretrained=false", "--model.frozen_stages=0",
               "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.enable_progress_bar=false",
               "--trainer.enable_model_summary=false"]
     fit = run_lightning("fit", default_config=Path(config), args=[*common, "--trainer.max_epochs=2"])

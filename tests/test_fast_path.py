@@ -88,7 +88,7 @@ def test_unreadable_image_names_the_file(tmp_path: Path) -> None:
 
 
 def test_device_side_normalisation_equals_the_cpu_reference() -> None:
-    module = LeavesModule(arch="resnet18", class_names=["a", "b"])
+    module = LeavesModule(arch="resnet18", class_names=["a", "b"], pretrained=False, frozen_stages=0)
     cfg = module.net.pretrained_cfg
     images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
     reference = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(cfg["mean"], cfg["std"])])

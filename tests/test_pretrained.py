@@ -157,6 +157,7 @@ def test_a_frozen_backbone_keeps_its_imagenet_weights_and_statistics_then_trains
         class_names=["acer", "betula", "carpinus"],
         optimizer="adamw",
         lr=1e-3,
+        frozen_stages=0,  # the stem too trains once the backbone is unfrozen
     )
     data = LeavesDataModule(str(leaves_dir), image_size=32, batch_size=4, num_workers=0)
     snapshots = Snapshots()

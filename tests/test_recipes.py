@@ -56,7 +56,7 @@ def test_the_d2l_resnet18_is_the_courses_network_not_timms() -> None:
 
 def test_xavier_init_is_d2l_init_cnn() -> None:
     def widest(init: str) -> float:
-        model = LeavesModule(["a", "b"], arch="resnet10t", init=init)
+        model = LeavesModule(["a", "b"], arch="resnet10t", init=init, pretrained=False, frozen_stages=0)
         convs = [m for m in model.net.modules() if isinstance(m, nn.Conv2d)]
         return max(m.weight.abs().max().item() / _xavier_bound(m) for m in convs)
 

@@ -27,6 +27,8 @@ def fit_and_predict(data_dir: Path, workdir: Path, num_workers: int, monkeypatch
         "--data.batch_size=4",
         "--data.val_fraction=0.34",
         "--model.arch=resnet10t",
+        "--model.pretrained=false",
+        "--model.frozen_stages=0",
         "--trainer.max_epochs=1",
         "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false",

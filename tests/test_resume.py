@@ -34,6 +34,8 @@ def fit_args(data_dir: Path) -> list[str]:
         "--data.batch_size=4",
         "--data.val_fraction=0.34",
         "--model.arch=resnet10t",
+        "--model.pretrained=false",
+        "--model.frozen_stages=0",
         "--model.optimizer=adamw",  # Adam keeps a step count per parameter: it shows each step counted once
         f"--trainer.max_epochs={EPOCHS}",
         "--trainer.enable_progress_bar=false",

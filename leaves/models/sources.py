@@ -71,7 +71,8 @@ def check_source(name: str, arch: str) -> WeightSource:
     if arch.partition(".")[0] != source.arch:
         raise ConfigError(
             f"model.pretrained {name} holds {source.arch} weights but model.arch is {arch}: "
-            f"set --model.arch {source.arch}"
+            f"set --model.arch {source.arch}, or --model.pretrained true (timm's weights for {arch}, from the hub), "
+            "false (random weights: with --model.frozen_stages 0) or a weights file"
         )
     try:
         importlib.import_module(source.module)

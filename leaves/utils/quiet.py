@@ -19,6 +19,9 @@ NOT_ABOUT_THE_RUN = ("💡 Tip: For seamless cloud logging",)
 #: Warnings (regular expressions of their start): torch 2.14 deprecates a call inside Lightning's own
 #: batch flattening (`lightning.pytorch.utilities._pytree`), on every fit and predict.
 FOREIGN_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
+#: Lightning's warning that modules are in eval mode when training starts: the frozen early stages'
+#: BatchNorm layers (`model.frozen_stages`, on in the default recipe) are, on purpose.
+INTENDED = (r"Found \d+ module\(s\) in eval mode at the start of training",)
 #: Where Lightning's `rank_zero_info` logs.
 _LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
 
@@ -39,6 +42,8 @@ def quiet_lightning() -> Iterator[None]:
         with warnings.catch_warnings():
             for message in FOREIGN_WARNINGS:
                 warnings.filterwarnings("ignore", message=message, category=FutureWarning)
+            for message in INTENDED:
+                warnings.filterwarnings("ignore", message=message)
             yield
     finally:
         for logger in loggers:
