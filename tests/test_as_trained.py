@@ -67,6 +67,7 @@ def predict_probs(ckpt: Path, data: Path, out: Path, *args: str) -> np.ndarray:
     return np.load(out / "probs.npy")
 
 
+@pytest.mark.slow
 def test_predict_uses_the_training_size_whatever_the_config_default_says(trained, tmp_path, recwarn):
     as_trained = predict_probs(trained[32], trained["data"], tmp_path / "explicit", "--data.image_size=32")
     # default.yaml says 96 px: the checkpoint's 32 px wins, silently, since nobody asked for 96.

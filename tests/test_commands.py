@@ -49,6 +49,7 @@ def test_every_subcommand_has_help(name: str, capsys) -> None:
     assert option in capsys.readouterr().out, "the same option has the same name everywhere"
 
 
+@pytest.mark.slow
 def test_the_installed_command_works_from_any_folder(tmp_path: Path) -> None:
     leaves = shutil.which("leaves")
     assert leaves, "pip install -e . installs the leaves command"
@@ -98,6 +99,7 @@ def test_config_takes_a_shipped_preset_by_name_from_any_folder(tmp_path, monkeyp
     assert config_path("mine.yaml") == "mine.yaml", "a file of the user's wins"
 
 
+@pytest.mark.slow
 def test_the_run_folder_does_not_depend_on_the_logger(tmp_path, monkeypatch, leaves_dir) -> None:
     """Without any logger, the fit still writes runs/version_N with its checkpoints and curves,
     and predict and resume find them."""

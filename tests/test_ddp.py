@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +42,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes_shares_the_split_and_metrics_and_writes_each_file_once(
     tmp_path: Path, leaves_dir: Path
 ) -> None:

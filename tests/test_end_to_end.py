@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 from conftest import TINY
 
@@ -27,6 +28,7 @@ def run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     return done
 
 
+@pytest.mark.slow
 def test_fit_then_predict_writes_a_valid_submission(leaves_dir: Path, tmp_path: Path):
     fit = run("fit.py", "--data.data_dir", str(leaves_dir), *SMALL, "--trainer.max_epochs=2", cwd=tmp_path)
     best = tmp_path / "runs/version_0/checkpoints/best.ckpt"
@@ -51,6 +53,7 @@ def test_fit_then_predict_writes_a_valid_submission(leaves_dir: Path, tmp_path: 
     assert len(list((tmp_path / "submissions").glob("submission-*.csv"))) == 1
 
 
+@pytest.mark.slow
 def test_fit_resumes_the_latest_run_in_its_own_folder(leaves_dir: Path, tmp_path: Path):
     run("fit.py", "--data.data_dir", str(leaves_dir), *SMALL, "--trainer.max_epochs=2", cwd=tmp_path)
     before = torch.load(tmp_path / "runs/version_0/checkpoints/last.ckpt", weights_only=True)
@@ -64,6 +67,7 @@ def test_fit_resumes_the_latest_run_in_its_own_folder(leaves_dir: Path, tmp_path
     assert metrics.dropna(subset=["val_acc"])["epoch"].tolist() == [0, 1, 2]  # the log continues, not restarts
 
 
+@pytest.mark.slow
 def test_predict_without_any_run_says_what_to_do(leaves_dir: Path, tmp_path: Path):
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts/predict.py"), "--data.data_dir", str(leaves_dir)],

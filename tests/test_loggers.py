@@ -49,6 +49,7 @@ def test_tensorboard_alone_resumes_predicts_and_reports_every_epoch(tmp_path, le
     assert load_history(run, best)["epoch"].tolist() == [1, 2]  # from the run's last.ckpt, no CSV needed
 
 
+@pytest.mark.slow
 def test_a_list_of_two_loggers_resumes_and_predicts(tmp_path, leaves_dir, monkeypatch) -> None:
     pytest.importorskip("tensorboard")
     run = fit_resume_predict(tmp_path, leaves_dir, logger_config(tmp_path, CSV, TB), monkeypatch)
@@ -56,6 +57,7 @@ def test_a_list_of_two_loggers_resumes_and_predicts(tmp_path, leaves_dir, monkey
     assert sorted(pd.read_csv(run / "metrics.csv")["epoch"].dropna().unique()) == [0, 1]
 
 
+@pytest.mark.slow
 def test_kfold_with_tensorboard_writes_each_fold_into_its_folder(tmp_path, leaves_dir, monkeypatch) -> None:
     pytest.importorskip("tensorboard")
     monkeypatch.chdir(tmp_path)

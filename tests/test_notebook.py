@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "classify-leaves.ipynb"
 
 
+@pytest.mark.slow
 def test_the_kaggle_notebook_fits_predicts_reports_and_leaves_submission_csv(tmp_path, monkeypatch) -> None:
     data = generate_demo(tmp_path / "input" / "classify-leaves", train_per_class=4, test_per_class=2, size=48)
     work = tmp_path / "working"

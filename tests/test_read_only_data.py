@@ -59,6 +59,7 @@ def shared_tmp() -> Iterator[Path]:
     not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("setpriv") is None,
     reason="switching to another user needs root and setpriv",
 )
+@pytest.mark.slow
 def test_fit_and_predict_as_another_user_on_a_data_folder_it_cannot_write(shared_tmp: Path) -> None:
     leaves_dir = make_leaves(shared_tmp / "leaves")  # root's folder: nobody may read it, not write it
     before = sorted(p.relative_to(leaves_dir) for p in leaves_dir.rglob("*"))

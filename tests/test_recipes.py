@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 import torch.nn as nn
 from conftest import TINY
@@ -69,6 +70,7 @@ def _xavier_bound(conv: nn.Conv2d) -> float:
     return math.sqrt(6 / (conv.in_channels // conv.groups * receptive + conv.out_channels * receptive))
 
 
+@pytest.mark.slow
 def test_recipes_trains_scores_against_answers_and_resumes(tmp_path: Path, leaves_dir: Path, capsys) -> None:
     test = pd.read_csv(leaves_dir / "test.csv")
     labels = ["acer", "acer", "betula", "betula", "carpinus", "carpinus"]  # make_leaves' test order

@@ -97,6 +97,7 @@ def saved_step(tmp_path: Path) -> tuple[int, int]:
     return saved["global_step"], saved["epoch"]
 
 
+@pytest.mark.slow
 def test_a_fit_killed_by_sigkill_mid_epoch_resumes_from_the_last_periodic_checkpoint(
     tmp_path: Path, leaves_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

