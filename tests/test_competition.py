@@ -13,7 +13,7 @@ import torch.nn as nn
 from conftest import TINY
 from PIL import Image
 
-from leaves.callbacks import FreezeBackbone
+from leaves.callbacks import FindLR, FreezeBackbone
 from leaves.configs import DEFAULT as DEFAULT_CONFIG
 from leaves.data.splits import stratified_folds
 from leaves.errors import ClassListMismatch
@@ -194,11 +194,18 @@ def test_mixing_needs_an_even_batch():
 
 def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
     data = make_data(tmp_path / "data")
+    configured = 0.002
     cli = run_lightning(
         "fit",
         CONFIG,
         [
             *TINY,
+            "--model.pretrained=false",
+            "--model.frozen_stages=0",
+            "--model.lr",
+            str(configured),
+            "--model.lr_schedule=constant",  # the rate each step trains with is the peak itself
+            "--model.warmup_epochs=0",
             "--data.batch_size",
             "2",
             "--data.data_dir",
@@ -206,7 +213,7 @@ def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
             "--trainer.max_epochs",
             "2",
             "--trainer.max_steps",
-            "1",  # the fit after the range test: one step is enough here
+            "3",  # the fit after the range test: a few steps, so the schedule has stepped
             "--trainer.limit_val_batches",
             "1",
             "--runs_dir",
@@ -217,7 +224,14 @@ def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
             "20",  # 10 batches an epoch: the range test spans both epochs
         ],
     )
-    assert cli.model.hparams.lr != 0.002  # the suggestion replaced the configured lr
+    finder = next(c for c in cli.trainer.callbacks if isinstance(c, FindLR))
+    suggestion = finder.optimal_lr.suggestion()
+    assert suggestion is not None and not np.isclose(suggestion, configured)
+    assert cli.model.hparams.lr == suggestion
+    # every step of the fit trained with the suggestion, not the configured lr
+    assert [group["lr"] for group in cli.trainer.optimizers[0].param_groups] == pytest.approx([suggestion] * 2)
+    logged = pd.read_csv(tmp_path / "runs" / "version_0" / "metrics.csv")["lr"].dropna()
+    assert len(logged) and logged.to_numpy() == pytest.approx(suggestion)
     assert (tmp_path / "runs" / "version_0" / "lr_find.png").is_file()
 
 
