@@ -4,17 +4,24 @@ registries where a name picks an implementation."""
 from __future__ import annotations
 
 import ast
+import importlib.util
+import inspect
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 import torch.nn as nn
+import yaml
+from conftest import make_leaves
 
 import leaves
+from leaves.configs import CONFIGS, presets
 from leaves.data import AUGMENTS, train_transform
-from leaves.models import NORM_LAYERS, create_net
+from leaves.models import NORM_LAYERS, LeavesModule, create_net
 
 PACKAGE = Path(leaves.__file__).resolve().parent
 LAYERS = (
@@ -133,6 +140,7 @@ def test_a_new_augmentation_preset_is_one_registry_entry(monkeypatch) -> None:
     assert (transform(image=image)["image"].permute(1, 2, 0).numpy() == image[:, ::-1]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", ["bench.py", "bench_fuse.py", "bench_step.py", "norm_study.py"])
 def test_the_benchmarks_still_run_from_their_folder(script: str) -> None:
     tool = PACKAGE.parent / "benchmarks" / script
@@ -140,6 +148,7 @@ def test_the_benchmarks_still_run_from_their_folder(script: str) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_the_step_benchmark_measures_each_variant_side_by_side(tmp_path) -> None:
     tool = PACKAGE.parent / "benchmarks" / "bench_step.py"
     out = tmp_path / "step.json"
@@ -152,6 +161,54 @@ def test_the_step_benchmark_measures_each_variant_side_by_side(tmp_path) -> None
     assert list(report["variants"]) == ["fp32", "1-thread"]
     assert all(row["img_per_s"] > 0 and row["img_per_cpu_s"] > 0 for row in report["variants"].values())
     assert "x fp32" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """benchmarks/bench.py as a module (it imports round_robin from its own folder, as when run from there)."""
+    folder = PACKAGE.parent / "benchmarks"
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location("bench", folder / "bench.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("preset", presets())
+def test_the_benchmark_measures_decode_loaders_fit_and_predict_of_every_preset(bench, preset, tmp_path) -> None:
+    """bench.py's whole run (what `python benchmarks/bench.py --recipe PRESET` does), on tiny settings."""
+    data = make_leaves(tmp_path / "data", per_class=3, test_per_class=1)
+    out = tmp_path / "bench.json"
+    report = bench.run(
+        recipe=preset,
+        data_dir=str(data),
+        image_size=32,
+        batch_size=2,
+        num_workers=0,
+        fit_batches=1,
+        repeats=1,
+        output=str(out),
+    )
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    setup = report["setup"]
+    model = (yaml.safe_load((CONFIGS / f"{preset}.yaml").read_text()) or {}).get("model", {})
+    assert setup["arch"] == model.get("arch", inspect.signature(LeavesModule).parameters["arch"].default)
+    assert (setup["image_size"], setup["batch_size"], setup["num_workers"]) == (32, 2, 0)
+    resolved = {"32-true", "16-mixed", "bf16-mixed"} if torch.cuda.is_available() else {"32-true"}
+    assert setup["precision"] in resolved  # precision auto resolved, as the fit resolves it
+    sections = {name: report[name] for name in ("decode", "loader", "fit", "predict")}
+    assert list(report["fit"]) == ["fit, decoding JPEGs", "fit, cache", "raw model step"]
+    assert list(report["predict"]) == ["predict, decoding JPEGs", "predict, cache", "raw inference (unfused)"]
+    rates = [row["img_s"] for section in sections.values() for row in section.values()]
+    assert all(math.isfinite(rate) and rate > 0 for rate in rates), sections
+    assert all(row["max_abs_diff_vs_pil"] >= 0 for row in report["decode"].values()), report["decode"]
+    assert len(report["ratios"]) == 6 and all(r["ratio"] > 0 for r in report["ratios"].values())
+    assert "| fit, cache |" in bench.format_report(report)
 
 
 def test_importing_the_data_layer_reaches_no_network() -> None:

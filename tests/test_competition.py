@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,10 +14,10 @@ import torch.nn as nn
 from conftest import TINY
 from PIL import Image
 
-from leaves.callbacks import FreezeBackbone
+from leaves.callbacks import FindLR, FreezeBackbone
 from leaves.configs import DEFAULT as DEFAULT_CONFIG
 from leaves.data.splits import stratified_folds
-from leaves.errors import ClassListMismatch
+from leaves.errors import ClassListMismatch, ConfigError
 from leaves.inference import Predictor, predict_ensemble
 from leaves.inference.tta import tta_probs
 from leaves.models.finetune import finetune_param_groups
@@ -64,6 +65,8 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         CONFIG,
         [
             *TINY,
+            "--model.pretrained=false",
+            "--model.frozen_stages=0",
             "--data.data_dir",
             str(data),
             "--trainer.max_epochs",
@@ -199,11 +202,18 @@ def test_mixing_needs_an_even_batch():
 
 def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
     data = make_data(tmp_path / "data")
+    configured = 0.002
     cli = run_lightning(
         "fit",
         CONFIG,
         [
             *TINY,
+            "--model.pretrained=false",
+            "--model.frozen_stages=0",
+            "--model.lr",
+            str(configured),
+            "--model.lr_schedule=constant",  # the rate each step trains with is the peak itself
+            "--model.warmup_epochs=0",
             "--data.batch_size",
             "2",
             "--data.data_dir",
@@ -211,7 +221,7 @@ def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
             "--trainer.max_epochs",
             "2",
             "--trainer.max_steps",
-            "1",  # the fit after the range test: one step is enough here
+            "3",  # the fit after the range test: a few steps, so the schedule has stepped
             "--trainer.limit_val_batches",
             "1",
             "--runs_dir",
@@ -222,7 +232,14 @@ def test_lr_find_sets_the_learning_rate_before_fitting(tmp_path):
             "20",  # 10 batches an epoch: the range test spans both epochs
         ],
     )
-    assert cli.model.hparams.lr != 0.002  # the suggestion replaced the configured lr
+    finder = next(c for c in cli.trainer.callbacks if isinstance(c, FindLR))
+    suggestion = finder.optimal_lr.suggestion()
+    assert suggestion is not None and not np.isclose(suggestion, configured)
+    assert cli.model.hparams.lr == suggestion
+    # every step of the fit trained with the suggestion, not the configured lr
+    assert [group["lr"] for group in cli.trainer.optimizers[0].param_groups] == pytest.approx([suggestion] * 2)
+    logged = pd.read_csv(tmp_path / "runs" / "version_0" / "metrics.csv")["lr"].dropna()
+    assert len(logged) and logged.to_numpy() == pytest.approx(suggestion)
     assert (tmp_path / "runs" / "version_0" / "lr_find.png").is_file()
 
 
@@ -307,13 +324,27 @@ def test_an_ensemble_of_one_checkpoint_equals_plain_predict(fitted, tmp_path, mo
 
 def test_an_ensemble_averages_with_weights(fitted, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    kwargs = dict(data_dir=str(fitted["data"]), batch_size=4, num_workers=0)
-    predict_ensemble([fitted["best"]], save_probs="a.npy", tta=["hflip"], **kwargs)
-    predict_ensemble([fitted["best"]], save_probs="b.npy", **kwargs)
-    predict_ensemble([fitted["best"], fitted["best"]], weights=[3, 1], tta=None, save_probs="ab.npy", **kwargs)
-    b = np.load("b.npy")
-    np.testing.assert_allclose(np.load("ab.npy"), b, atol=1e-6)
-    assert not np.allclose(np.load("a.npy"), b)  # TTA did change something for a real model
+    # A second member that predicts differently: the fitted checkpoint with its classifier's biases shifted.
+    ckpt = torch.load(fitted["best"], map_location="cpu", weights_only=False)
+    ckpt["state_dict"]["net.fc.bias"] += torch.tensor([2.0, 0.0, -2.0])
+    other = tmp_path / "other.ckpt"
+    torch.save(ckpt, other)
+    kwargs = dict(data_dir=str(fitted["data"]), batch_size=4, num_workers=0, self_check=False)
+
+    def probs(members, name, **extra):
+        predict_ensemble(members, save_probs=name, **extra, **kwargs)
+        return np.load(name).astype(np.float64)
+
+    pa, pb = probs([fitted["best"]], "a.npy"), probs([other], "b.npy")
+    assert np.abs(pa - pb).max() > 0.05, "the members disagree"
+    weighted = probs([fitted["best"], other], "ab.npy", weights=[3, 1])
+    equal = probs([fitted["best"], other], "equal.npy")
+    np.testing.assert_allclose(weighted, (3 * pa + 1 * pb) / 4, atol=1e-6)
+    np.testing.assert_allclose(equal, (pa + pb) / 2, atol=1e-6)
+    assert np.abs(weighted - equal).max() > 0.01, "the weights changed the average"
+    for bad in ([1.0], [1.0, 1.0, 1.0], [3.0, -1.0], [0.0, 0.0]):  # wrong count, negative, all zero
+        with pytest.raises(ConfigError, match=rf"weights must be 2 non-negative numbers.*got {re.escape(str(bad))}"):
+            predict_ensemble([fitted["best"], other], weights=bad, **kwargs)
 
 
 def test_checkpoints_with_different_class_lists_are_refused(fitted, tmp_path):

@@ -8,6 +8,7 @@ import torch.nn as nn
 
 from leaves.models.batchnorm import BatchNorm
 from leaves.models.net import create_net
+from leaves.models.norms import NORM_LAYERS
 
 SHAPES = [(8, 5), (4, 3, 7), (6, 4, 5, 3), (2, 16, 4, 4)]
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
@@ -141,16 +142,6 @@ def test_buffers_move_with_the_module():
     assert {name for name, _ in bn.named_buffers()} == {"running_mean", "running_var", "num_batches_tracked"}
 
 
-NORM_LAYERS = {
-    "batch": nn.BatchNorm2d,
-    "scratch": BatchNorm,
-    "group": nn.GroupNorm,
-    "layer": nn.GroupNorm,
-    "instance": nn.InstanceNorm2d,
-    "none": None,
-}
-
-
 @pytest.mark.parametrize("norm", list(NORM_LAYERS))
 def test_every_norm_choice_builds_trains_a_step_and_predicts(norm):
     torch.manual_seed(0)
@@ -169,17 +160,32 @@ def test_every_norm_choice_builds_trains_a_step_and_predicts(norm):
     assert probs.shape == (1, 3) and torch.isfinite(probs).all()
 
 
+def _norm_sites(net: nn.Module) -> dict[str, nn.Module]:
+    return {name: m for name, m in net.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
+
+
 @pytest.mark.parametrize("norm", list(NORM_LAYERS))
 def test_every_norm_choice_reaches_every_norm_site_of_resnet50d(norm):
+    sites = _norm_sites(create_net("resnet50d", num_classes=3))  # the BatchNorm2d sites of timm's network
+    assert len(sites) == 55
     net = create_net("resnet50d", num_classes=3, norm=norm, norm_groups=8)
-    sites = [m for m in net.modules() if isinstance(m, (nn.BatchNorm2d, BatchNorm, nn.GroupNorm, nn.InstanceNorm2d))]
-    expected = NORM_LAYERS[norm]
-    if expected is None:
-        assert sites == []
-    else:
-        assert len(sites) == 55 and all(type(m) is expected or isinstance(m, expected) for m in sites)
-    if norm == "layer":
-        assert all(m.num_groups == 1 for m in sites)
+    modules = dict(net.named_modules())
+    for name, site in sites.items():
+        expected = NORM_LAYERS[norm](8)(site.num_features)  # what the registry builds for this site
+        assert type(modules[name]) is type(expected), (name, modules[name])
+        assert modules[name].extra_repr() == expected.extra_repr(), name  # channels, groups, eps, affine
+    assert set(_norm_sites(net)) <= set(sites), "no BatchNorm anywhere else"
+    if norm != "batch":
+        assert not any(type(m) is nn.BatchNorm2d for m in net.modules()), "no BatchNorm2d left"
+
+
+def test_the_norm_cousins_normalise_over_what_their_names_say():
+    layer, group, instance = (NORM_LAYERS[name](8)(64) for name in ("layer", "group", "instance"))
+    assert isinstance(layer, nn.GroupNorm) and layer.num_groups == 1
+    assert isinstance(group, nn.GroupNorm) and group.num_groups == 8
+    assert isinstance(instance, nn.InstanceNorm2d) and instance.affine
+    assert isinstance(NORM_LAYERS["scratch"](8)(64), BatchNorm)
+    assert isinstance(NORM_LAYERS["none"](8)(64), nn.Identity)
 
 
 def test_unknown_norm_is_refused_by_name():

@@ -16,31 +16,53 @@ from conftest import TINY
 
 from leaves.callbacks import EMA
 from leaves.commands import run
-from leaves.data.transforms import eval_transform, train_transform
+from leaves.data.transforms import train_transform
 from leaves.models.d2l import D2LResNet18, Residual
 from leaves.models.module import LeavesModule
 from leaves.models.net import create_net
 from leaves.workflows.cli import build_cli
 
 
-def test_the_seed_config_is_the_d2l_notes_recipe(leaves_dir: Path) -> None:
-    cli = build_cli(["--config", "seed", "--data.data_dir", str(leaves_dir)])
-    hp, data = cli.model.hparams, cli.datamodule
-    assert isinstance(cli.model.net, D2LResNet18) and (hp.pretrained, hp.init) == (False, "xavier")
-    assert (hp.optimizer, hp.lr, hp.momentum, hp.weight_decay) == ("momentum", 0.02, 0.0, 0.0), "plain SGD"
-    assert (hp.warmup_epochs, hp.lr_schedule, hp.label_smoothing) == (0, "constant", 0.0)
-    assert (hp.mixup_alpha, hp.cutmix_alpha) == (0.0, 0.0) and not any(
-        isinstance(c, EMA) for c in cli.trainer.callbacks
-    )
-    assert (data.image_size, data.batch_size, data.augment, cli.trainer.max_epochs) == (224, 64, "none", 15)
-    names = [type(t).__name__ for t in train_transform(224, "none")]
-    assert names == [type(t).__name__ for t in eval_transform(224)] == ["Resize", "ToTensorV2"], "no augmentation"
+def test_the_seed_config_is_the_d2l_notes_recipe(leaves_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cli = build_cli(["--config", "seed", "--data.data_dir", str(leaves_dir), "--data.num_workers", "0"])
+    model, data = cli.model, cli.datamodule
+    # d2l's own network, every conv and linear weight drawn by xavier_uniform (d2l's init_cnn)
+    assert type(model.net) is D2LResNet18
+    layers = [m for m in model.net.modules() if type(m) in (nn.Conv2d, nn.Linear)]
+    spread = [m.weight.abs().max().item() / _xavier_bound(m) for m in layers]
+    assert max(spread) <= 1 + 1e-6 and min(spread) > 0.9, "uniform over exactly xavier's bound"
+    # plain SGD: no momentum, no weight decay; no label smoothing, no mixing, no EMA
+    optimizer = model.create_optimizer()
+    assert type(optimizer) is torch.optim.SGD
+    groups = [(g["lr"], g["momentum"], g["weight_decay"], g["nesterov"]) for g in optimizer.param_groups]
+    assert set(groups) == {(0.02, 0.0, 0.0, False)}
+    assert model.loss.label_smoothing == 0.0 and model.mixup is None
+    assert not any(isinstance(c, EMA) for c in cli.trainer.callbacks)
+    assert cli.trainer.max_epochs == 15
     # ToTensor's 0-1 values, not normalised: a white pixel is 1.0.
-    white = cli.model.normalize(torch.full((1, 3, 2, 2), 255, dtype=torch.uint8))
+    white = model.normalize(torch.full((1, 3, 2, 2), 255, dtype=torch.uint8))
     assert torch.equal(white, torch.ones(1, 3, 2, 2))
     data.setup("fit")  # the first 80% of train.csv's rows train, the last 20% validate
     rows = len(data.train_table)
     assert list(data.val_set.indices) == list(range(int(rows * 0.8), rows))
+    # 224 px, batches of 64 (all 14 training images here), and no augmentation: every epoch sees the same pixels
+    first, again = (next(iter(data.train_dataloader()))[0] for _ in range(2))
+    assert first.shape == (14, 3, 224, 224)
+    assert torch.equal(first.sort(0).values, again.sort(0).values)
+
+
+def test_the_seed_recipe_keeps_its_learning_rate_for_the_whole_run(leaves_dir: Path, tmp_path: Path) -> None:
+    small = ["--data.image_size=32", "--data.batch_size=4", "--data.num_workers=0", "--trainer.accelerator=cpu"]
+    small += ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+    cli = run(
+        "fit",
+        ["--config", "seed", *small, f"--data.data_dir={leaves_dir}", f"--runs_dir={tmp_path / 'runs'}"]
+        + ["--trainer.max_steps=3", "--trainer.limit_val_batches=1"],  # a 3-step run: a schedule would end at 0
+    )
+    assert [g["lr"] for g in cli.trainer.optimizers[0].param_groups] == [0.02]
+    logged = pd.read_csv(tmp_path / "runs" / "version_0" / "metrics.csv")["lr"].dropna()
+    assert len(logged) and logged.to_numpy() == pytest.approx(0.02), "no warmup, no decay"
 
 
 def test_the_d2l_resnet18_is_the_courses_network_not_timms() -> None:
@@ -57,7 +79,7 @@ def test_the_d2l_resnet18_is_the_courses_network_not_timms() -> None:
 
 def test_xavier_init_is_d2l_init_cnn() -> None:
     def widest(init: str) -> float:
-        model = LeavesModule(["a", "b"], arch="resnet10t", init=init, pretrained=False, frozen_stages=0)
+        model = LeavesModule(["a", "b"], arch="resnet10t", pretrained=False, frozen_stages=0, init=init)
         convs = [m for m in model.net.modules() if isinstance(m, nn.Conv2d)]
         return max(m.weight.abs().max().item() / _xavier_bound(m) for m in convs)
 
@@ -65,9 +87,10 @@ def test_xavier_init_is_d2l_init_cnn() -> None:
     assert widest("default") > 1.0, "timm's own init is another one"
 
 
-def _xavier_bound(conv: nn.Conv2d) -> float:
-    receptive = conv.weight[0, 0].numel()
-    return math.sqrt(6 / (conv.in_channels // conv.groups * receptive + conv.out_channels * receptive))
+def _xavier_bound(layer: nn.Conv2d | nn.Linear) -> float:
+    receptive = layer.weight[0, 0].numel() if layer.weight.ndim > 2 else 1
+    fan_in, fan_out = layer.weight.shape[1] * receptive, layer.weight.shape[0] * receptive
+    return math.sqrt(6 / (fan_in + fan_out))
 
 
 @pytest.mark.slow

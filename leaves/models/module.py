@@ -294,7 +294,7 @@ class LeavesModule(L.LightningModule):
 
     def plan_steps(self, total: int) -> None:
         """Make the learning-rate schedule end after `total` optimizer steps (a time budget re-plans the run)."""
-        self.schedule.total = total
+        self.schedule.plan(total)
 
 
 def load_module(ckpt_path: str, **overrides: Any) -> LeavesModule:

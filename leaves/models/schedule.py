@@ -24,6 +24,13 @@ class WarmupCosine:
         self.warmup = warmup
         self.total = total
         self.constant = constant
+        self.configured_warmup = warmup
+
+    def plan(self, total: int) -> None:
+        """End after `total` steps; a plan shorter than the configured warmup warms up until its last step
+        (as a run of `total` steps would have been configured), so the schedule still ends at zero."""
+        self.total = total
+        self.warmup = min(self.configured_warmup, max(total - 1, 0))
 
     def __call__(self, step: int) -> float:
         if step < self.warmup:
