@@ -76,6 +76,7 @@ def test_predict_uses_the_training_size_whatever_the_config_default_says(trained
     assert not [w for w in recwarn if issubclass(w.category, NotAsTrainedWarning)]
 
 
+@pytest.mark.slow
 def test_an_explicit_other_size_is_honoured_with_a_warning_naming_both(trained, tmp_path):
     as_trained = predict_probs(trained[32], trained["data"], tmp_path / "a")
     with pytest.warns(NotAsTrainedWarning, match=r"image_size=32.*image_size=48"):

@@ -75,6 +75,7 @@ def test_an_unknown_subcommand_or_option_is_refused_with_the_choices(capsys) -> 
         ("precise-bn", ["--ckpt_path", "last", "--runs_dir", "nowhere"], "no last.ckpt under nowhere/"),
         ("ensemble", ["[missing.ckpt]"], "checkpoint(s) not found: missing.ckpt"),
         ("check", ["--data.data_dir", "/no/such/folder"], "2 problem(s) listed above"),
+        ("fit", ["--budget", "soon"], "--budget 'soon': write a time such as 45m"),
         (
             "fit",
             ["--model.norm", "batch", "--model.arch", "resnet_nope"],

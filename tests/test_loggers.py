@@ -39,6 +39,7 @@ def fit_resume_predict(tmp_path: Path, leaves_dir: Path, config: Path, monkeypat
     return tmp_path / "runs/version_0"
 
 
+@pytest.mark.slow
 def test_tensorboard_alone_resumes_predicts_and_reports_every_epoch(tmp_path, leaves_dir, monkeypatch) -> None:
     pytest.importorskip("tensorboard")
     run = fit_resume_predict(tmp_path, leaves_dir, logger_config(tmp_path, TB), monkeypatch)

@@ -83,7 +83,7 @@ def test_xavier_init_is_d2l_init_cnn() -> None:
         convs = [m for m in model.net.modules() if isinstance(m, nn.Conv2d)]
         return max(m.weight.abs().max().item() / _xavier_bound(m) for m in convs)
 
-    assert widest("xavier") <= 1.0, "every Conv2d weight inside xavier_uniform's bound"
+    assert widest("xavier") <= 1.0 + 1e-6, "every Conv2d weight inside xavier_uniform's bound (float rounding aside)"
     assert widest("default") > 1.0, "timm's own init is another one"
 
 

@@ -110,6 +110,7 @@ def run(tmp_path_factory) -> tuple[Path, Path]:
     return Path(cli.trainer.log_dir), data
 
 
+@pytest.mark.slow
 def test_a_fit_ends_with_a_self_contained_report_in_its_run_folder(run):
     run_dir, _ = run
     page = Page((run_dir / "report.html").read_text(encoding="utf-8"))

@@ -39,6 +39,7 @@ def fit_and_predict(data_dir: Path, workdir: Path, num_workers: int, monkeypatch
     return metrics, (workdir / "submissions" / "submission.csv").read_text(), predict.config.predict.ckpt_path
 
 
+@pytest.mark.slow
 def test_two_fits_with_the_same_seed_give_identical_metrics_predictions_and_plain_checkpoints(
     tmp_path: Path, leaves_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

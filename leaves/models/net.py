@@ -63,6 +63,7 @@ def check_arch(arch: str) -> None:
 def check_pretrained(pretrained: Union[bool, str], arch: str, norm: str) -> None:
     """Refuse, before any work, pretrained weights that cannot be loaded: a missing file or package,
     weights of another architecture, or a norm layer with no place for the weights' BatchNorm statistics."""
+    check_arch(arch)  # an unknown name first: no other message makes sense then
     if pretrained is False:
         return
     if norm not in PRETRAINED_NORMS:

@@ -23,6 +23,7 @@ from leaves.inference.submit import predict_submission
 from leaves.inference.tta import View
 from leaves.layout import BEST, CHECKPOINTS, LAST, RUN_PREFIX, RUNS_DIR, run_dir_of
 from leaves.models.module import LeavesModule
+from leaves.models.net import check_pretrained
 from leaves.utils.checkpoint import Checkpoint
 from leaves.utils.quiet import quiet_lightning
 from leaves.utils.runs import claim_run_dir, find_checkpoint, new_run_dir
@@ -180,6 +181,9 @@ class LeavesCLI(LightningCLI):
         if cfg.get("ckpt_path"):
             # The checkpoint holds the trained weights: never fetch pretrained ones again.
             cfg.model.pretrained = False
+        elif sub in ("fit", None):
+            # The network's settings are refused before the data is read (or the demo generated).
+            check_pretrained(cfg.model.pretrained, cfg.model.arch, cfg.model.norm)
         resolve_precision(cfg.trainer)
 
     def predict(self, model: LeavesModule, datamodule: LeavesDataModule, ckpt_path: str, **kwargs: Any) -> Any:
