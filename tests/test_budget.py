@@ -28,12 +28,22 @@ def test_a_budget_that_is_no_time_is_refused(text: str) -> None:
 
 class FakeClock:
     """The budget's clock, driven by the fit itself: every training step takes `step` seconds (the first
-    `slow_steps` of them `slow` seconds, as workers start), every validation batch `validation` seconds.
-    No wall-clock time counts, so the plan is exact on any machine."""
+    `slow_steps` of them `slow` seconds, as workers start; those before step `busy_steps` `busy` seconds, as
+    on a machine another job leaves), every validation batch `validation` seconds. No wall-clock time
+    counts, so the plan is exact on any machine."""
 
-    def __init__(self, step: float, validation: float, slow: float = 0.0, slow_steps: int = 0) -> None:
+    def __init__(
+        self, step: float, validation: float, slow: float = 0.0, slow_steps: int = 0, busy: float = 0.0,
+        busy_steps: int = 0,
+    ) -> None:  # fmt: skip
         self.now, self.steps = 1000.0, 0
         self.step, self.validation, self.slow, self.slow_steps = step, validation, slow, slow_steps
+        self.busy, self.busy_steps = busy, busy_steps
+
+    def step_time(self) -> float:
+        if self.steps < self.slow_steps:
+            return self.slow
+        return self.busy if self.steps < self.busy_steps else self.step
 
     def perf_counter(self) -> float:
         return self.now
@@ -43,7 +53,7 @@ class FakeClock:
         training_step, validation_step = LeavesModule.training_step, LeavesModule.validation_step
 
         def timed_training_step(module, *args):
-            self.now += self.slow if self.steps < self.slow_steps else self.step
+            self.now += self.step_time()
             self.steps += 1
             return training_step(module, *args)
 
@@ -111,3 +121,21 @@ def test_a_budget_shorter_than_an_epoch_trains_the_steps_that_fit_then_validates
     assert cli.trainer.optimizers[0].param_groups[0]["lr"] <= 0.01 * cli.model.hparams.lr
     metrics = pd.read_csv(tmp_path / "runs" / "version_0" / "metrics.csv")
     assert metrics["val_acc"].notna().sum() == 1
+
+
+def test_a_first_plan_made_while_the_machine_was_busy_is_mended_after_one_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first 12 steps take 3 s (the first plan sees only them), every later one 1 s; 1/3 s a validation batch.
+    FakeClock(step=1.0, validation=1 / 3, slow=3.0, slow_steps=2, busy=3.0, busy_steps=12).patch(monkeypatch)
+    data = make_leaves(tmp_path / "leaves", per_class=20, test_per_class=1)
+    cli, meter = _fit(data, tmp_path / "runs", "200s", batch_size=2)
+    assert cli.trainer.num_training_batches == 27 and sum(cli.trainer.num_val_batches) == 3
+    # At 3 s a step the first plan is 2 epochs (54 steps, over at 80 s). Each epoch's end times its own steps
+    # (epoch 0 from the timing's start: 25 steps in 45 s), so the plan grows to the 5 epochs that 1 s a step
+    # buys: 190 s (the 5% reserve kept) less a validation for the report, 28 s an epoch after the first 52 s.
+    assert meter.step_seconds == pytest.approx(1.0) and meter.validation_seconds == pytest.approx(1.0)
+    assert meter.planned_steps == cli.trainer.global_step == 135
+    assert cli.trainer.current_epoch == 5
+    assert meter.elapsed == pytest.approx(164.0)
+    assert cli.trainer.optimizers[0].param_groups[0]["lr"] <= 0.01 * cli.model.hparams.lr, "the cosine ended"

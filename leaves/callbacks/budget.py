@@ -6,8 +6,11 @@ learning-rate schedule (warmup, cosine) ends exactly when the budget does:
 1. the first steps give the time of one optimizer step (the very first ones,
    which wait for the loader workers and warm caches, are left out); a first
    plan estimates a validation as a third of a step per validation batch;
-2. every epoch's end gives the real cost of an epoch with its validation and
-   checkpoints, and the plan is made again with it (logged when it changes).
+2. every epoch's end gives that epoch's own step time (from its first step, or
+   from the timing's start in the epoch that holds it, so the warm-up counts
+   nowhere) and the real cost of its validation and checkpoints, and the plan
+   is made again with them (logged when it changes): a first plan made while
+   the machine was slow, or busy, is mended after one epoch.
 
 A plan is whole epochs (validated and checkpointed as usual) when at least one
 fits, else as many steps as fit with one validation at the end. Under DDP rank
@@ -67,6 +70,7 @@ class TimeBudget(Callback):
         self._timed_from = 0
         self._epoch_train_end = 0.0
         self._epoch_started = 0.0
+        self._epoch_first_step = 0
         self._first_step = 0
         self.elapsed: Optional[float] = None  # seconds the fit took, once it ended
 
@@ -106,10 +110,14 @@ class TimeBudget(Callback):
         # every epoch, so the plan follows a machine whose speed changes.
         now = time.perf_counter()
         if self.step_seconds is not None and trainer.current_epoch > 0 and self._epoch_started:
-            epoch_seconds = now - self._epoch_started
-            validation = max(epoch_seconds - trainer.num_training_batches * self.step_seconds, 0.0)
+            since, from_step = (self._epoch_started, self._epoch_first_step)
+            if self._timing_start is not None and self._timing_start >= self._epoch_started:
+                since, from_step = (self._timing_start, self._timed_from)  # the epoch with the warm-up steps
+            if trainer.global_step > from_step:
+                self.step_seconds = (self._epoch_train_end - since) / (trainer.global_step - from_step)
+            validation = max(now - self._epoch_train_end, 0.0)
             self._plan(trainer, pl_module, validation=validation, measured=True)
-        self._epoch_started = now
+        self._epoch_started, self._epoch_first_step = now, trainer.global_step
 
     def _plan(self, trainer: L.Trainer, pl_module: L.LightningModule, validation: float, measured: bool) -> None:
         per_epoch = trainer.num_training_batches
