@@ -123,19 +123,19 @@ def test_a_budget_shorter_than_an_epoch_trains_the_steps_that_fit_then_validates
     assert metrics["val_acc"].notna().sum() == 1
 
 
-def test_a_first_plan_made_while_the_machine_was_busy_is_mended_after_one_epoch(
+def test_a_first_plan_made_while_the_machine_was_busy_grows_to_what_the_later_steps_buy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The first 12 steps take 3 s (the first plan sees only them), every later one 1 s; 1/3 s a validation batch.
     FakeClock(step=1.0, validation=1 / 3, slow=3.0, slow_steps=2, busy=3.0, busy_steps=12).patch(monkeypatch)
-    data = make_leaves(tmp_path / "leaves", per_class=20, test_per_class=1)
-    cli, meter = _fit(data, tmp_path / "runs", "200s", batch_size=2)
-    assert cli.trainer.num_training_batches == 27 and sum(cli.trainer.num_val_batches) == 3
-    # At 3 s a step the first plan is 2 epochs (54 steps, over at 80 s). Each epoch's end times its own steps
-    # (epoch 0 from the timing's start: 25 steps in 45 s), so the plan grows to the 5 epochs that 1 s a step
-    # buys: 190 s (the 5% reserve kept) less a validation for the report, 28 s an epoch after the first 52 s.
-    assert meter.step_seconds == pytest.approx(1.0) and meter.validation_seconds == pytest.approx(1.0)
-    assert meter.planned_steps == cli.trainer.global_step == 135
-    assert cli.trainer.current_epoch == 5
-    assert meter.elapsed == pytest.approx(164.0)
+    data = make_leaves(tmp_path / "leaves", per_class=40, test_per_class=1)
+    cli, meter = _fit(data, tmp_path / "runs", "300s", batch_size=2)
+    assert cli.trainer.num_training_batches == 54 and sum(cli.trainer.num_val_batches) == 6
+    # At 3 s a step the first plan is 1 epoch (over at 80 s of 300). Planned again after 40 timed steps
+    # (1.5 s a step: 3 epochs), after epoch 0 (72 s for its 52 timed steps, 2 s of validation: 3 epochs) and
+    # after epoch 1 (1 s a step: 4 epochs): 285 s (the 5% reserve kept) less a validation for the report.
+    assert meter.step_seconds == pytest.approx(1.0) and meter.validation_seconds == pytest.approx(2.0)
+    assert meter.planned_steps == cli.trainer.global_step == 216
+    assert cli.trainer.current_epoch == 4
+    assert meter.elapsed == pytest.approx(248.0)
     assert cli.trainer.optimizers[0].param_groups[0]["lr"] <= 0.01 * cli.model.hparams.lr, "the cosine ended"

@@ -5,12 +5,16 @@ learning-rate schedule (warmup, cosine) ends exactly when the budget does:
 
 1. the first steps give the time of one optimizer step (the very first ones,
    which wait for the loader workers and warm caches, are left out); a first
-   plan estimates a validation as a third of a step per validation batch;
-2. every epoch's end gives that epoch's own step time (from its first step, or
-   from the timing's start in the epoch that holds it, so the warm-up counts
-   nowhere) and the real cost of its validation and checkpoints, and the plan
-   is made again with them (logged when it changes): a first plan made while
-   the machine was slow, or busy, is mended after one epoch.
+   plan estimates a validation as a third of a step per validation batch. In
+   that first epoch the plan is made again at 4, 16, 64... times as many
+   timed steps, with the mean step so far: the first few steps of a fit are
+   often slower than the rest (a cold cache, another job ending), and a plan
+   that stopped at their figure would end a 45-minute budget after 12 minutes;
+2. every epoch's end, after its validation, gives that epoch's own step time
+   (from its first step, or from the timing's start in the first epoch) and the
+   real cost of its validation, and the plan is made again with them (logged
+   when it changes), unless the schedule has already ended: it is never
+   restarted.
 
 A plan is whole epochs (validated and checkpointed as usual) when at least one
 fits, else as many steps as fit with one validation at the end. Under DDP rank
@@ -71,6 +75,8 @@ class TimeBudget(Callback):
         self._epoch_train_end = 0.0
         self._epoch_started = 0.0
         self._epoch_first_step = 0
+        self._timing_epoch = -1
+        self._next_plan = measure_steps
         self._first_step = 0
         self.elapsed: Optional[float] = None  # seconds the fit took, once it ended
 
@@ -87,6 +93,7 @@ class TimeBudget(Callback):
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, idx: int) -> None:
         if self._timing_start is None and trainer.global_step - self._first_step == self.skip_steps:
             self._timing_start, self._timed_from = time.perf_counter(), trainer.global_step
+            self._timing_epoch = trainer.current_epoch
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
@@ -95,10 +102,12 @@ class TimeBudget(Callback):
         last_of_epoch = batch_idx + 1 >= trainer.num_training_batches
         timed = trainer.global_step - self._timed_from
         if (
-            self.step_seconds is None
-            and self._timing_start is not None
-            and (timed >= self.measure_steps or last_of_epoch)
+            self._timing_start is not None
+            and trainer.current_epoch == self._timing_epoch
+            and not trainer.should_stop
+            and (timed >= self._next_plan or (last_of_epoch and self.step_seconds is None))
         ):
+            self._next_plan *= 4
             self.step_seconds = (self._epoch_train_end - self._timing_start) / max(timed, 1)
             val_batches = sum(trainer.num_val_batches) if trainer.num_val_batches else 0
             self._plan(trainer, pl_module, validation=self.step_seconds / 3 * val_batches, measured=False)
@@ -106,18 +115,20 @@ class TimeBudget(Callback):
             trainer.should_stop = True  # a plan shorter than an epoch: validate now and end
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # The previous epoch (training, validation, checkpoints) ended just now: plan again with its real cost,
-        # every epoch, so the plan follows a machine whose speed changes.
-        now = time.perf_counter()
-        if self.step_seconds is not None and trainer.current_epoch > 0 and self._epoch_started:
-            since, from_step = (self._epoch_started, self._epoch_first_step)
-            if self._timing_start is not None and self._timing_start >= self._epoch_started:
-                since, from_step = (self._timing_start, self._timed_from)  # the epoch with the warm-up steps
-            if trainer.global_step > from_step:
-                self.step_seconds = (self._epoch_train_end - since) / (trainer.global_step - from_step)
-            validation = max(now - self._epoch_train_end, 0.0)
-            self._plan(trainer, pl_module, validation=validation, measured=True)
-        self._epoch_started, self._epoch_first_step = now, trainer.global_step
+        self._epoch_started, self._epoch_first_step = time.perf_counter(), trainer.global_step
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Training and validation of this epoch ended just now: plan again with their real cost, every epoch,
+        # so the plan follows a machine whose speed changes (before the fit loop reads max_epochs).
+        if self.step_seconds is None or trainer.should_stop or trainer.global_step >= self.planned_steps:
+            return
+        since, from_step = self._epoch_started, self._epoch_first_step
+        if trainer.current_epoch == self._timing_epoch:
+            since, from_step = self._timing_start, self._timed_from  # without the warm-up steps
+        if trainer.global_step > from_step:
+            self.step_seconds = (self._epoch_train_end - since) / (trainer.global_step - from_step)
+        validation = max(time.perf_counter() - self._epoch_train_end, 0.0)
+        self._plan(trainer, pl_module, validation=validation, measured=True)
 
     def _plan(self, trainer: L.Trainer, pl_module: L.LightningModule, validation: float, measured: bool) -> None:
         per_epoch = trainer.num_training_batches
