@@ -26,8 +26,11 @@ a fold fit trains on (k-1)/k of train.csv):
     weights         kfold + k fits of           both k-fold runs as members, weights fitted on their
                     --second_recipe + 2         out-of-fold probabilities: against the same members at
                     ensemble predictions        equal weights
+    tta             1 prediction                the baseline's best checkpoint predicted with the square's
+                                                8 symmetries averaged (`leaves predict --tta`): against baseline
 
-So all four cost 2k + 4 fits and 4 ensemble predictions (10 fits at k = 3).
+So the four of issue 19 cost 2k + 4 fits and 4 ensemble predictions (10 fits at k = 3); tta costs one
+prediction of test.csv with 8 views.
 Each part's result is kept in its folder (`result.json`): running the command
 again skips finished parts and resumes an interrupted fit from its last.ckpt.
 A benchmark, not a test: on the development folders it takes hours of CPU.
@@ -51,14 +54,25 @@ from jsonargparse import CLI
 
 from leaves.data.table import read_table
 from leaves.inference.scoring import score_submission
-from leaves.layout import ADDED_IMAGES_CSV, ANSWERS_CSV, KFOLD_DIR, OOF_CSV, RECIPE_RESULT, TRAIN_CSV
+from leaves.inference.tta import VIEWS
+from leaves.layout import (
+    ADDED_IMAGES_CSV,
+    ANSWERS_CSV,
+    BEST,
+    KFOLD_DIR,
+    OOF_CSV,
+    RECIPE_RESULT,
+    TRAIN_CSV,
+    checkpoint_path,
+)
 from leaves.utils.atomic import atomic_file, atomic_write_csv
+from leaves.workflows.api import predict
 from leaves.workflows.clean import clean_train, run_clean
 from leaves.workflows.ensemble import run_ensemble
 from leaves.workflows.kfold import run_kfold
 from leaves.workflows.recipes import recipe_name, run_one
 
-TECHNIQUES = ("clean", "pseudo", "distill", "weights")
+TECHNIQUES = ("clean", "pseudo", "distill", "weights", "tta")
 ROWS = "rows.jsonl"
 TEST_PROBS = "test_probs.csv"
 
@@ -97,6 +111,18 @@ class Driver:
         """One `leaves fit` + `leaves predict` of test.csv, scored."""
         folder = self.root / name
         return part(folder, lambda: run_one(recipe or self.recipe, self.seed, self.common, list(fit_only), folder))
+
+    def tta(self, name: str, baseline: str) -> dict[str, Any]:
+        """`leaves predict` of test.csv with the baseline's best checkpoint and all 8 views averaged, scored."""
+        folder = self.root / name
+        ckpt = checkpoint_path(self.root / baseline, BEST)
+
+        def work() -> dict[str, Any]:
+            args = ["--config", self.recipe, *self.common, "--ckpt_path", str(ckpt), "--tta", json.dumps(list(VIEWS))]
+            done = predict([*args, "--trainer.callbacks.init_args.output_dir", str(folder / "submission")])
+            return {"test_acc": self.score(done.submission), "submission": str(done.submission)}
+
+        return part(folder, work)
 
     def kfold(self, name: str, recipe: str, seed: int) -> dict[str, Any]:
         """`leaves kfold` of a recipe, then its fold ensemble's prediction of test.csv (probabilities kept)."""
@@ -192,7 +218,7 @@ def run(
         seed: the training seed of every fit (the split seed is the recipe's).
         folds: k of the k-fold runs.
         second_recipe: the other member of the fitted-weights ensemble (a k-fold run of it, same seed).
-        techniques: which of clean, pseudo, distill, weights to measure (the baseline always runs).
+        techniques: which of clean, pseudo, distill, weights, tta to measure (the baseline always runs).
         pseudo_threshold: the top probability a test image needs to be pseudo-labelled.
         distill_weight: the soft loss's share for the student (MixUp/CutMix are switched off for it).
         temperature: the distillation temperature.
@@ -210,6 +236,9 @@ def run(
     d = Driver(data_dir, recipe, seed, root, folds, _split_equals(shlex.split(args)))
     base = d.fit("baseline")
     rows = [_row("baseline", d, base, None, base, [])]
+    if "tta" in techniques:
+        rows.append(_row("tta", d, d.tta("tta", "baseline"), "baseline", base, [base]))
+    techniques = [t for t in techniques if t != "tta"]
     if not techniques:
         return _write(root, rows)
     teacher = d.kfold(f"kfold_{recipe_name(recipe)}", recipe, seed)
