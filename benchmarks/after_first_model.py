@@ -27,7 +27,11 @@ a fold fit trains on (k-1)/k of train.csv):
                     --second_recipe + 2         out-of-fold probabilities: against the same members at
                     ensemble predictions        equal weights
     tta             1 prediction                the baseline's best checkpoint predicted with the square's
-                                                8 symmetries averaged (`leaves predict --tta`): against baseline
+                                                8 symmetries averaged (what `leaves predict` does for a model
+                                                trained on them): against baseline
+
+Every other part predicts the image alone (`--tta [identity]`, for the predictions, the k-fold out-of-fold
+passes and the ensembles), so each technique is measured on one view.
 
 So the four of issue 19 cost 2k + 4 fits and 4 ensemble predictions (10 fits at k = 3); tta costs one
 prediction of test.csv with 8 views.
@@ -50,6 +54,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
+import yaml
 from jsonargparse import CLI
 
 from leaves.data.table import read_table
@@ -75,6 +80,8 @@ from leaves.workflows.recipes import recipe_name, run_one
 TECHNIQUES = ("clean", "pseudo", "distill", "weights", "tta")
 ROWS = "rows.jsonl"
 TEST_PROBS = "test_probs.csv"
+#: The views every part but tta predicts with.
+ONE_VIEW = ("identity",)
 
 
 def _cpu_seconds() -> float:
@@ -103,7 +110,9 @@ class Driver:
 
     def __init__(self, data_dir: str, recipe: str, seed: int, root: Path, folds: int, common: list[str]) -> None:
         self.data_dir, self.recipe, self.seed, self.root, self.folds = data_dir, recipe, seed, root, folds
-        self.common = [f"--data.data_dir={data_dir}", *common]
+        # Every part predicts the image alone (a default fit predicts with the 8 symmetries it trained on):
+        # the techniques are measured on one view, and the tta part measures the views.
+        self.common = [f"--data.data_dir={data_dir}", f"--tta={json.dumps(list(ONE_VIEW))}", *common]
         self.answers = Path(data_dir) / ANSWERS_CSV
         self.predict_options = _predict_options(common)
 
@@ -146,14 +155,16 @@ class Driver:
 
 
 def _predict_options(common: list[str]) -> dict[str, Any]:
-    """The options of `common` that an ensemble prediction takes too (workers, accelerator)."""
-    options = {}
+    """The options of `common` that an ensemble prediction takes too (workers, accelerator, views)."""
+    options: dict[str, Any] = {"tta": list(ONE_VIEW)}
     for arg in common:
         key, _, value = arg.lstrip("-").partition("=")
         if key == "data.num_workers":
             options["num_workers"] = int(value)
         elif key == "trainer.accelerator":
             options["accelerator"] = value
+        elif key == "tta":
+            options["tta"] = yaml.safe_load(value)
     return options
 
 
