@@ -32,7 +32,7 @@ from torchvision import transforms as T
 
 from leaves.callbacks import Throughput
 from leaves.data import LeavesDataModule, load_image
-from leaves.inference import Predictor, SubmissionWriter, predict_trainer
+from leaves.inference import Predictor, SubmissionWriter, predict_trainer, trained_views
 from leaves.layout import RUNS_DIR
 from leaves.models import LeavesModule
 from leaves.utils.hardware import describe_hardware
@@ -289,11 +289,17 @@ def _bench_model(
     fit = {name: {"img_s": _median_rate(r), "samples": r} for name, r in rates.items()}
 
     dm_cache.setup("predict")
-    predict_dms = {"predict, decoding JPEGs": dm_files, "predict, cache": dm_cache}
+    # What `leaves predict` runs by default: the views the recipe trains on (8 for the flips it trains on).
+    views = trained_views({"augment": dm_files.augment})
+    predict_dms = {
+        "predict, decoding JPEGs": (dm_files, None),
+        "predict, cache": (dm_cache, None),
+        f"predict, decoding JPEGs, {len(views)} views (leaves predict's default)": (dm_files, views),
+    }
     predictions: dict[str, list] = {name: [] for name in [*predict_dms, "raw inference (unfused)"]}
     for _ in range(repeats):
-        predictor = Predictor([copy.deepcopy(model)])
-        for name, dm in predict_dms.items():
+        for name, (dm, tta) in predict_dms.items():
+            predictor = Predictor([copy.deepcopy(model)], tta=tta)
             predictions[name].append(_predict_rate(predictor, dm, precision, workdir))
         raw_module = copy.deepcopy(model)
         predictions["raw inference (unfused)"].append(

@@ -39,5 +39,6 @@ __getattr__, __all__ = lazy_exports(
         "VIEWS": "leaves.inference.tta",
         "check_views": "leaves.inference.tta",
         "tta_probs": "leaves.inference.tta",
+        "trained_views": "leaves.inference.tta",
     },
 )
