@@ -27,8 +27,8 @@ a fold fit trains on (k-1)/k of train.csv):
                     --second_recipe + 2         out-of-fold probabilities: against the same members at
                     ensemble predictions        equal weights
     tta             1 prediction                the baseline's best checkpoint predicted with the square's
-                                                8 symmetries averaged (what `leaves predict` does for a model
-                                                trained on them): against baseline
+                                                8 symmetries averaged (`leaves predict --config tta`):
+                                                against baseline
 
 Every other part predicts the image alone (`--tta [identity]`, for the predictions, the k-fold out-of-fold
 passes and the ensembles), so each technique is measured on one view.
@@ -59,7 +59,6 @@ from jsonargparse import CLI
 
 from leaves.data.table import read_table
 from leaves.inference.scoring import score_submission
-from leaves.inference.tta import VIEWS
 from leaves.layout import (
     ADDED_IMAGES_CSV,
     ANSWERS_CSV,
@@ -110,8 +109,8 @@ class Driver:
 
     def __init__(self, data_dir: str, recipe: str, seed: int, root: Path, folds: int, common: list[str]) -> None:
         self.data_dir, self.recipe, self.seed, self.root, self.folds = data_dir, recipe, seed, root, folds
-        # Every part predicts the image alone (a default fit predicts with the 8 symmetries it trained on):
-        # the techniques are measured on one view, and the tta part measures the views.
+        # Every part predicts the image alone (as leaves predict does by default), so the techniques are
+        # measured on one view, and the tta part measures the views.
         self.common = [f"--data.data_dir={data_dir}", f"--tta={json.dumps(list(ONE_VIEW))}", *common]
         self.answers = Path(data_dir) / ANSWERS_CSV
         self.predict_options = _predict_options(common)
@@ -127,7 +126,7 @@ class Driver:
         ckpt = checkpoint_path(self.root / baseline, BEST)
 
         def work() -> dict[str, Any]:
-            args = ["--config", self.recipe, *self.common, "--ckpt_path", str(ckpt), "--tta", json.dumps(list(VIEWS))]
+            args = ["--config", self.recipe, *self.common, "--ckpt_path", str(ckpt), "--config", "tta"]
             done = predict([*args, "--trainer.callbacks.init_args.output_dir", str(folder / "submission")])
             return {"test_acc": self.score(done.submission), "submission": str(done.submission)}
 

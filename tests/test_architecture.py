@@ -203,14 +203,8 @@ def test_the_benchmark_measures_decode_loaders_fit_and_predict_of_every_preset(b
     assert setup["precision"] in resolved  # precision auto resolved, as the fit resolves it
     sections = {name: report[name] for name in ("decode", "loader", "fit", "predict")}
     assert list(report["fit"]) == ["fit, decoding JPEGs", "fit, cache", "raw model step"]
-    views = 1 if preset == "seed" else 8  # leaves predict's default: the symmetries the recipe trains on
-    as_predict = f"predict, decoding JPEGs, {views} views (leaves predict's default)"
-    assert list(report["predict"]) == [
-        "predict, decoding JPEGs",
-        "predict, cache",
-        as_predict,
-        "raw inference (unfused)",
-    ]
+    predicts = ["predict, decoding JPEGs", "predict, cache", "predict, decoding JPEGs, 8 views (--config tta)"]
+    assert list(report["predict"]) == [*predicts, "raw inference (unfused)"]
     rates = [row["img_s"] for section in sections.values() for row in section.values()]
     assert all(math.isfinite(rate) and rate > 0 for rate in rates), sections
     assert all(row["max_abs_diff_vs_pil"] >= 0 for row in report["decode"].values()), report["decode"]

@@ -282,8 +282,9 @@ def test_unknown_tta_views_are_refused():
 def test_predict_with_tta_from_the_command_line(fitted, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     probs = {}
-    runs = (("plain", ["--tta", "[identity]"]), ("tta", ["--tta", "[identity, hflip, rot90]"]), ("as_trained", []))
-    for name, views in runs:
+    every = f"[{', '.join(VIEWS)}]"
+    runs = (("plain", []), ("tta", ["--tta", "[identity, hflip, rot90]"]), ("all", ["--tta", every]))
+    for name, views in (*runs, ("preset", ["--config", "tta"])):
         (tmp_path / f"{name}.yaml").write_text(
             "trainer:\n  callbacks:\n    - class_path: leaves.inference.SubmissionWriter\n"
             f"      init_args: {{output_dir: {name}, probs_path: {name}.npy}}\n"
@@ -293,26 +294,8 @@ def test_predict_with_tta_from_the_command_line(fitted, tmp_path, monkeypatch):
         probs[name] = np.load(f"{name}.npy")
         assert len(pd.read_csv(tmp_path / name / "submission.csv")) == 6  # 2 test images per class
     assert not np.allclose(probs["plain"], probs["tta"]), "the views were averaged"
-    # No --tta: the fit's augmentation (flips) drew all 8 symmetries, so predict averages all 8.
-    assert not np.allclose(probs["as_trained"], probs["plain"]) and not np.allclose(probs["as_trained"], probs["tta"])
-
-
-def test_each_checkpoint_predicts_with_the_views_it_trained_on_unless_tta_is_given(fitted, tmp_path):
-    flips = fitted["best"]
-    content = torch.load(flips, map_location="cpu", weights_only=True)
-    assert content["datamodule_hyper_parameters"]["augment"] == "flips"
-    content["datamodule_hyper_parameters"]["augment"] = "none"  # as the d2l recipe trains: resize only
-    plain = tmp_path / "resize-only.ckpt"
-    torch.save(content, plain)
-
-    assert Predictor.from_checkpoints([flips]).views == [list(VIEWS)]
-    assert Predictor.from_checkpoints([plain]).views == [["identity"]]
-    assert Predictor.from_checkpoints([flips, plain], tta=["identity", "hflip"]).views == [["identity", "hflip"]] * 2
-    both = Predictor.from_checkpoints([flips, plain])
-    images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
-    one = [Predictor.from_checkpoints([c], tta=v).probs(images) for c, v in ((flips, list(VIEWS)), (plain, None))]
-    torch.testing.assert_close(both.probs(images), (one[0] + one[1]) / 2)  # each member its own views
-    assert both.subset([1]).views == [["identity"]]
+    np.testing.assert_allclose(probs["preset"], probs["all"])  # --config tta: all 8 symmetries
+    assert not np.allclose(probs["preset"], probs["plain"])
 
 
 def test_an_ensemble_of_one_checkpoint_equals_plain_predict(fitted, tmp_path, monkeypatch):

@@ -39,8 +39,7 @@ def ensemble(
         data: data settings; default: the first checkpoint's folder and batch size, each member's own image size.
         trainer: accelerator and precision.
         tta: test-time views whose probabilities are averaged, for every member (identity, hflip, vflip,
-            rot90, rot180, rot270, transpose, antitranspose); unset: each member's views as trained (all 8
-            for augment flips, light or strong; the image alone for none).
+            rot90, rot180, rot270, transpose, antitranspose); unset: the image alone.
         fuse_bn: predict with BatchNorm folded into the convolutions.
         output_dir: where submission.csv and its timestamped copies go.
         save_probs: also save the averaged probabilities (.npy or .csv with class columns).

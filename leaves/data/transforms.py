@@ -67,11 +67,6 @@ AUGMENTS: dict[str, Callable[[int], list[A.BasicTransform]]] = {
 
 Augment = Literal[tuple(AUGMENTS)]  # type: ignore[valid-type]  # the CLI's choices, from the registry
 
-#: The presets whose training images come in any of the square's 8 symmetries (`_symmetries`): a model
-#: trained with one of them has seen every flip and quarter turn, so predicting by default averages them
-#: (`leaves.inference.tta.trained_views`). A new preset with `_symmetries` joins here.
-SYMMETRIC_AUGMENTS = frozenset({"flips", "light", "strong"})
-
 
 def train_transform(image_size: int, augment: str = "light") -> A.Compose:
     """Training augmentation; leaves have no natural orientation, so all flips and

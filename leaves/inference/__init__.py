@@ -39,6 +39,5 @@ __getattr__, __all__ = lazy_exports(
         "VIEWS": "leaves.inference.tta",
         "check_views": "leaves.inference.tta",
         "tta_probs": "leaves.inference.tta",
-        "trained_views": "leaves.inference.tta",
     },
 )

@@ -61,7 +61,7 @@ def predict_ensemble(
     Args:
         checkpoints: .ckpt files (all folds of leaves kfold, or different backbones).
         weights: one per checkpoint (normalised); default: equal.
-        tta: test-time views for every member; default: each member's as trained (`trained_views`).
+        tta: test-time views for every member; default: none.
         fuse_bn: predict with BatchNorm folded into the convolutions.
         data_dir: the Kaggle folder; default: the one the first checkpoint was trained on.
         demo_dir: the demo data folder, for checkpoints trained on the demo data.
@@ -91,7 +91,7 @@ def predict_ensemble(
         )
 
     shown = ", ".join(f"{c} ({s} px, weight {w:.3g})" for c, s, w in zip(checkpoints, sizes, predictor.weights))
-    rank_zero_info(f"Ensemble of {len(checkpoints)}: {shown}; TTA views: {predictor.tta}")
+    rank_zero_info(f"Ensemble of {len(checkpoints)}: {shown}; TTA views: {', '.join(predictor.tta)}")
     total: Optional[torch.Tensor] = None
     for size in dict.fromkeys(sizes):  # one pass per distinct size, in order of first appearance
         group = [i for i, s in enumerate(sizes) if s == size]

@@ -23,10 +23,9 @@ import torch.nn as nn
 
 from leaves.errors import ClassListMismatch, ConfigError
 from leaves.inference.bn_fold import fuse_bn
-from leaves.inference.tta import View, check_views, trained_views, tta_probs
+from leaves.inference.tta import View, check_views, tta_probs
 from leaves.layout import TRAIN_CSV
 from leaves.models.module import LeavesModule, load_module
-from leaves.utils.checkpoint import Checkpoint
 
 #: The largest difference of a class probability, folded vs not, that still counts as the same answer.
 FOLD_TOLERANCE = 1e-3
@@ -55,10 +54,8 @@ class Predictor(L.LightningModule):
         members: trained modules (they are not changed: folding works on copies).
         weights: one per member (normalised); default: equal.
         names: how messages name each member (its checkpoint); default: member 0, 1, ...
-        tta: test-time views whose probabilities are averaged, for every member (identity, hflip, vflip,
-            rot90, rot180, rot270, transpose, antitranspose); unset: the image alone.
-        member_views: the views of each member instead (`from_checkpoints` gives each the views it
-            trained on when no `tta` is given).
+        tta: test-time views whose probabilities are averaged (identity, hflip, vflip, rot90, rot180,
+            rot270, transpose, antitranspose); unset: the image alone.
         fuse_bn: predict with BatchNorm folded into the convolutions (the same outputs, faster).
     """
 
@@ -69,7 +66,6 @@ class Predictor(L.LightningModule):
         names: Optional[Sequence[str]] = None,
         tta: Optional[Sequence[View]] = None,
         fuse_bn: bool = True,
-        member_views: Optional[Sequence[Sequence[View]]] = None,
     ) -> None:
         super().__init__()
         if not members:
@@ -81,9 +77,7 @@ class Predictor(L.LightningModule):
             raise ConfigError(f"weights must be {len(members)} non-negative numbers, not all zero; got {weights}")
         self.members = nn.ModuleList(members)
         self.weights = [w / sum(weights) for w in weights]
-        if member_views is not None and len(member_views) != len(members):
-            raise ConfigError(f"member_views must give {len(members)} lists of views, one per member")
-        self.views = [check_views(v) for v in member_views] if member_views else [check_views(tta)] * len(members)
+        self.tta = check_views(tta)
         self.fuse_bn = fuse_bn
         self._nets: Optional[list[nn.Module]] = None  # the members' networks as they predict, during predict
         self._unchecked = False  # the folded networks are yet to be checked on a first batch
@@ -97,26 +91,16 @@ class Predictor(L.LightningModule):
         fuse_bn: bool = True,
     ) -> Predictor:
         """The members trained into `checkpoints` (each as it was trained: its network, classes and
-        normalisation come from the file, never from a config; with no `tta`, its test-time views are
-        the symmetries its training augmentation covered, `leaves.inference.tta.trained_views`)."""
+        normalisation come from the file, never from a config)."""
         missing = [str(c) for c in checkpoints if not Path(c).is_file()]
         if missing:
             raise FileNotFoundError(f"checkpoint(s) not found: {', '.join(missing)}")
         members = [load_module(str(c)) for c in checkpoints]
-        views = None if tta else [trained_views(Checkpoint.read(c).data_settings) for c in checkpoints]
-        return cls(members, weights, [str(c) for c in checkpoints], tta, fuse_bn, views)
+        return cls(members, weights, [str(c) for c in checkpoints], tta, fuse_bn)
 
     @property
     def class_names(self) -> list[str]:
         return list(self._class_names)
-
-    @property
-    def tta(self) -> str:
-        """The test-time views, for messages: one list when every member uses the same."""
-        distinct = {tuple(v) for v in self.views}
-        if len(distinct) == 1:
-            return ", ".join(self.views[0])
-        return "; ".join(f"{n}: {', '.join(v)}" for n, v in zip(self.names, self.views))
 
     @property
     def source(self) -> str:
@@ -129,8 +113,8 @@ class Predictor(L.LightningModule):
             [self.members[i] for i in indices],
             [self.weights[i] for i in indices],
             [self.names[i] for i in indices],
-            fuse_bn=self.fuse_bn,
-            member_views=[self.views[i] for i in indices],
+            self.tta,
+            self.fuse_bn,
         )
 
     def on_predict_start(self) -> None:
@@ -161,8 +145,8 @@ class Predictor(L.LightningModule):
         """Class probabilities of a uint8 batch, averaged over the views and the members."""
         nets = self._nets if self._nets is not None else [m.net.eval() for m in self.members]
         total = None
-        for weight, member, net, views in zip(self.weights, self.members, nets, self.views):
-            p = weight * tta_probs(net, member.normalize(images), views)
+        for weight, member, net in zip(self.weights, self.members, nets):
+            p = weight * tta_probs(net, member.normalize(images), self.tta)
             total = p if total is None else total + p
         return total
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Optional
 
 import lightning as L
-from lightning.pytorch.utilities import rank_zero_info
 
 from leaves.data.datamodule import LeavesDataModule
 from leaves.inference.predictor import Predictor
@@ -64,11 +63,6 @@ def predict_submission(
     `trainer`, whose `SubmissionWriter` writes the checked submission; first the self-check of each
     (`strict`: a failure is an error and nothing is written). Every member predicts at `datamodule`'s size."""
     predictor = Predictor.from_checkpoints(checkpoints, weights, tta, fuse_bn)
-    if not tta and any(len(v) > 1 for v in predictor.views):
-        rank_zero_info(
-            f"TTA: averaging the views the model trained on ({predictor.tta}); "
-            '--tta "[identity]" predicts the image alone, 8x faster'
-        )
     if self_check:
         hp = datamodule.hparams
         check_members(

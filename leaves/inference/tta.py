@@ -1,22 +1,16 @@
 """Test-time augmentation: average the class probabilities over symmetric views.
 
 Leaves have no natural orientation, so every flip and quarter turn of a test
-image (the 8 symmetries of the square) is as valid as the original. Unless
-`--tta` says otherwise, a checkpoint predicts with the views it trained on
-(`trained_views`): all 8 for the augmentations that train on the symmetries
-(the default `flips`), the image alone for `augment: none` (the d2l recipe).
-Measured on the development folders, 3 seeds, the 8 views gained 0.02 on
-Leafsnap lab photos and 0.06 on the silhouettes (docs/recipes.md).
+image (the 8 symmetries of the square) is as valid as the original.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Optional
+from collections.abc import Callable, Sequence
+from typing import Literal, Optional
 
 import torch
 
-from leaves.data.transforms import SYMMETRIC_AUGMENTS
 from leaves.errors import ConfigError
 
 VIEWS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -40,13 +34,6 @@ def check_views(views: Optional[Sequence[str]]) -> list[str]:
     if unknown:
         raise ConfigError(f"--tta: unknown view(s) {', '.join(unknown)}; choose from {', '.join(VIEWS)}")
     return views
-
-
-def trained_views(data_settings: Optional[Mapping[str, Any]]) -> list[str]:
-    """The views a checkpoint's training covered, from its data settings: all 8 symmetries when its
-    augmentation drew them, else the image alone (and for a checkpoint that records no settings)."""
-    augment = (data_settings or {}).get("augment")
-    return list(VIEWS) if augment in SYMMETRIC_AUGMENTS else ["identity"]
 
 
 def tta_probs(

@@ -117,8 +117,7 @@ class LeavesCLI(LightningCLI):
             type=Optional[list[View]],
             default=None,
             help="predict (and kfold's out-of-fold pass): test-time views whose probabilities are averaged "
-            "(identity, hflip, vflip, rot90, rot180, rot270, transpose, antitranspose); unset: the views the "
-            "checkpoint trained on (all 8 for augment flips, light or strong; the image alone for none)",
+            "(identity, hflip, vflip, rot90, rot180, rot270, transpose, antitranspose); unset: the image alone",
         )
         parser.add_argument(
             "--fuse_bn", type=bool, default=True, help="predict with BatchNorm folded into the convolutions"
