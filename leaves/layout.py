@@ -67,6 +67,9 @@ LR = "lr"
 #: The metric that picks `best.ckpt`, and which way is better.
 MONITOR = VAL_ACC
 MONITOR_MODE = "max"
+#: Among checkpoints of equal MONITOR, the one with the lower TIE_BREAK is best: a small validation split
+#: ties often, and the first of equals is usually the least trained epoch.
+TIE_BREAK = VAL_LOSS
 
 
 def checkpoint_file(name: str) -> str:
