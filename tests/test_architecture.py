@@ -141,7 +141,9 @@ def test_a_new_augmentation_preset_is_one_registry_entry(monkeypatch) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script", ["bench.py", "bench_fuse.py", "bench_step.py", "norm_study.py"])
+@pytest.mark.parametrize(
+    "script", ["bench.py", "bench_fuse.py", "bench_step.py", "norm_study.py", "checkpoint_rule.py"]
+)
 def test_the_benchmarks_still_run_from_their_folder(script: str) -> None:
     tool = PACKAGE.parent / "benchmarks" / script
     done = subprocess.run([sys.executable, str(tool), "--help"], capture_output=True, text=True, timeout=120)
