@@ -82,7 +82,7 @@ def last_epoch(epochs: pd.DataFrame) -> pd.Series:
     return epochs.sort_values("epoch").iloc[-1]
 
 
-RULES = {"first of equals": first_of_equals, "lowest val_loss of equals": lowest_loss_of_equals, "last": last_epoch}
+RULES = {"first of equals": first_of_equals, f"lowest {VAL_LOSS} of equals": lowest_loss_of_equals, "last": last_epoch}
 
 
 def compare(rows: pd.DataFrame) -> pd.DataFrame:
