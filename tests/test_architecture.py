@@ -142,7 +142,7 @@ def test_a_new_augmentation_preset_is_one_registry_entry(monkeypatch) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "script", ["bench.py", "bench_fuse.py", "bench_step.py", "norm_study.py", "checkpoint_rule.py"]
+    "script", ["bench.py", "bench_fuse.py", "bench_step.py", "norm_study.py", "checkpoint_rule.py", "d2l_reference.py"]
 )
 def test_the_benchmarks_still_run_from_their_folder(script: str) -> None:
     tool = PACKAGE.parent / "benchmarks" / script

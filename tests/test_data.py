@@ -38,6 +38,23 @@ def test_datamodule_splits_encodes_and_batches(leaves_dir):
     assert all(len(batch[0]) == 4 for batch in dm.train_dataloader())  # drop_last: no stray batch of one
 
 
+@pytest.mark.parametrize(
+    "batch_size, drop_last, sizes",
+    [
+        (5, True, [5, 5]),  # timm's way: the 12 training images' partial batch of 2 is dropped
+        (5, False, [5, 5, 2]),  # d2l's DataLoader: every image every epoch
+        (11, False, [11]),  # but never a batch of one image (BatchNorm's statistics of a single image)
+    ],
+)
+def test_the_last_partial_training_batch_is_dropped_unless_kept(leaves_dir, batch_size, drop_last, sizes):
+    dm = LeavesDataModule(
+        str(leaves_dir), image_size=16, batch_size=batch_size, num_workers=0, val_fraction=0.25, drop_last=drop_last
+    )
+    dm.setup("fit")
+    assert [len(batch[0]) for batch in dm.train_dataloader()] == sizes
+    assert sum(len(batch[0]) for batch in dm.val_dataloader()) == 6, "validation sees every image"
+
+
 def test_predict_set_keeps_test_csv_order(leaves_dir):
     dm = LeavesDataModule(str(leaves_dir), image_size=16, batch_size=4, num_workers=0)
     dm.setup("predict")

@@ -3,6 +3,7 @@ and scores each through the real predict path."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -13,6 +14,9 @@ import pytest
 import torch
 import torch.nn as nn
 from conftest import TINY
+from PIL import Image
+from torch.utils.data import Subset
+from torchvision import transforms
 
 from leaves.callbacks import EMA
 from leaves.commands import run
@@ -52,6 +56,15 @@ def test_the_seed_config_is_the_d2l_notes_recipe(leaves_dir: Path, tmp_path: Pat
     assert torch.equal(first.sort(0).values, again.sort(0).values)
 
 
+def test_the_seed_recipe_trains_on_every_image_every_epoch(leaves_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """d2l's DataLoader keeps the last, partial batch: on a few hundred images that is a quarter more steps."""
+    monkeypatch.chdir(tmp_path)
+    args = ["--config", "seed", "--data.data_dir", str(leaves_dir), "--data.num_workers", "0"]
+    data = build_cli([*args, "--data.batch_size", "4", "--data.image_size", "16"]).datamodule
+    data.setup("fit")
+    assert [len(batch[0]) for batch in data.train_dataloader()] == [4, 4, 4, 2], "all 14 training images"
+
+
 def test_the_seed_recipe_keeps_its_learning_rate_for_the_whole_run(leaves_dir: Path, tmp_path: Path) -> None:
     small = ["--data.image_size=32", "--data.batch_size=4", "--data.num_workers=0", "--trainer.accelerator=cpu"]
     small += ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
@@ -63,6 +76,65 @@ def test_the_seed_recipe_keeps_its_learning_rate_for_the_whole_run(leaves_dir: P
     assert [g["lr"] for g in cli.trainer.optimizers[0].param_groups] == [0.02]
     logged = pd.read_csv(tmp_path / "runs" / "version_0" / "metrics.csv")["lr"].dropna()
     assert len(logged) and logged.to_numpy() == pytest.approx(0.02), "no warmup, no decay"
+
+
+@pytest.fixture(scope="module")
+def notes():
+    """benchmarks/d2l_reference.py: the d2l notes' own loop, written without leaves."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "d2l_reference.py"
+    spec = importlib.util.spec_from_file_location("d2l_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _leaves_names(name: str) -> str:
+    """The notes' nn.Sequential names (0: stem, 1-4: stages, 7: the linear layer) as D2LResNet18's."""
+    block, _, rest = name.partition(".")
+    if block == "0":
+        return f"stem.{rest}"
+    if block == "7":
+        return f"fc.{rest}"
+    return f"stages.{int(block) - 1}.{rest}"
+
+
+def test_the_seed_recipe_takes_the_d2l_notes_step(notes, leaves_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """From the same weights, a step of `--config seed` on a batch is a step of the notes' loop: the same
+    input pixels, network, loss and optimizer, so the two differ only in their random draws. The images are
+    the size the recipe resizes to, as the competition's are 224 px (OpenCV and PIL resize in other ways)."""
+    monkeypatch.chdir(tmp_path)
+    size = Image.open(leaves_dir / "images" / "0.jpg").width
+    args = ["--config", "seed", "--data.data_dir", str(leaves_dir), "--data.num_workers", "0"]
+    cli = build_cli([*args, "--data.image_size", str(size)])
+    model, data = cli.model, cli.datamodule
+    data.setup("fit")
+    torch.manual_seed(0)
+    theirs = notes.resnet18(len(data.class_names))
+    theirs.apply(notes.init_cnn)
+    model.net.load_state_dict({_leaves_names(k): v for k, v in theirs.state_dict().items()})  # strict: every layer
+
+    rows = list(range(8))
+    pixels, targets = next(iter(torch.utils.data.DataLoader(Subset(data.train_set, rows), batch_size=8)))
+    to_tensor = transforms.Compose([transforms.Resize((size, size)), transforms.ToTensor()])
+    table = data.train_table
+    labels = [data.class_names.index(c) for c in table["label"]]
+    X, y = next(iter(torch.utils.data.DataLoader(notes.LeavesCSV(leaves_dir, table["image"], labels, to_tensor), 8)))
+    ours = model.normalize(pixels)
+    assert torch.equal(targets, y) and torch.allclose(ours, X, atol=1e-6), "Resize + ToTensor, nothing else"
+
+    model.train()
+    theirs.train()
+    step, optimizer = torch.optim.SGD(theirs.parameters(), lr=0.02), model.create_optimizer()
+    for _ in range(2):  # two steps: a momentum would show in the second
+        step.zero_grad()
+        nn.CrossEntropyLoss()(theirs(X), y).backward()
+        step.step()
+        optimizer.zero_grad()
+        model.loss(model(ours), targets).backward()
+        optimizer.step()
+    after = model.net.state_dict()
+    moved = {k: (v - after[_leaves_names(k)]).abs().max().item() for k, v in theirs.state_dict().items()}
+    assert max(moved.values()) < 1e-5, sorted(moved.items(), key=lambda kv: -kv[1])[:3]
 
 
 def test_the_d2l_resnet18_is_the_courses_network_not_timms() -> None:

@@ -98,6 +98,10 @@ class LeavesDataModule(L.LightningDataModule):
             sequential (the last `val_fraction` of the rows, as the d2l course's notes split).
         seed: fixes the split, independent of the training seed.
         augment: training augmentation strength (validation never gets any).
+        drop_last: drop each epoch's last, partial training batch, as timm's loaders do: every step then
+            has the same batch size. False keeps it, as the d2l course's plain DataLoader does (`--config
+            seed`): with few images that is many more steps (240 images in batches of 64: 4 steps an
+            epoch, not 3). A last batch of a single image is dropped either way (BatchNorm needs two).
         bad_images: what to do with training images that cannot be read (missing,
             empty, truncated, not an image): "error" stops before training with
             the list of them, "skip" trains without them and warns with the list.
@@ -133,6 +137,7 @@ class LeavesDataModule(L.LightningDataModule):
         split: Literal["stratified", "sequential"] = "stratified",
         seed: int = 42,
         augment: Augment = "flips",
+        drop_last: bool = True,
         cache: bool = False,
         cache_dir: Optional[str] = None,
         bad_images: BadImages = "error",
@@ -155,6 +160,7 @@ class LeavesDataModule(L.LightningDataModule):
         self.split = split
         self.seed = seed
         self.augment = augment
+        self.drop_last = drop_last
         self.cache = cache
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.bad_images = bad_images
@@ -323,11 +329,14 @@ class LeavesDataModule(L.LightningDataModule):
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         on_gpu = self.trainer is not None and self.trainer.accelerator.__class__.__name__ == "CUDAAccelerator"
+        # BatchNorm never sees a training batch of one, whatever drop_last says.
+        stray_one = len(dataset) % self.batch_size == 1
+        drop_last = train and len(dataset) > self.batch_size and (self.drop_last or stray_one)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             shuffle=train,
-            drop_last=train and len(dataset) > self.batch_size,  # BatchNorm never sees a batch of one
+            drop_last=drop_last,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=on_gpu,
