@@ -158,7 +158,7 @@ def run_seed(
             optimizer.step()
             steps, seen = steps + 1, seen + len(y)
         val_acc, _ = evaluate(net, val_iter)
-        print(f"seed {seed} epoch {epoch}: val_acc {val_acc:.3f}", flush=True)
+        print(f"seed {seed} epoch {epoch}: validation accuracy {val_acc:.3f}", flush=True)
         if val_acc > best_acc:
             best_acc, best_epoch, best_state = val_acc, epoch, copy.deepcopy(net.state_dict())
     train_seconds = time.perf_counter() - start
