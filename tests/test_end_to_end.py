@@ -53,6 +53,25 @@ def test_fit_then_predict_writes_a_valid_submission(leaves_dir: Path, tmp_path: 
     assert len(list((tmp_path / "submissions").glob("submission-*.csv"))) == 1
 
 
+#: What Lightning and torch have printed on a fit or predict that is not about the user's run (issue 16).
+NOT_ABOUT_THE_RUN = [
+    "Tip: For seamless cloud logging",  # the cloud logger's advertisement
+    "LeafSpec",  # torch deprecating a call inside Lightning
+    "on_after_batch_transfer",
+    "The dirpath has changed",  # reads like a fault
+    "smaller than the logging interval",  # nothing is logged per step
+    "module(s) in eval mode",  # the frozen stages' BatchNorm, on purpose
+]
+
+
+def test_a_fit_and_predict_print_only_what_is_about_the_run(leaves_dir: Path, tmp_path: Path):
+    fit = run("fit.py", "--data.data_dir", str(leaves_dir), *TINY, "--trainer.max_epochs=1", cwd=tmp_path)
+    predict = run("predict.py", "--data.data_dir", str(leaves_dir), *TINY, cwd=tmp_path)
+    said = fit.stdout + fit.stderr + predict.stdout + predict.stderr
+    assert "Best checkpoint:" in said and "Wrote submissions/submission.csv" in said
+    assert [message for message in NOT_ABOUT_THE_RUN if message in said] == []
+
+
 @pytest.mark.slow
 def test_fit_resumes_the_latest_run_in_its_own_folder(leaves_dir: Path, tmp_path: Path):
     run("fit.py", "--data.data_dir", str(leaves_dir), *SMALL, "--trainer.max_epochs=2", cwd=tmp_path)
