@@ -25,6 +25,16 @@ TINY = [
     "--trainer.enable_model_summary=false",
 ]
 
+#: What Lightning and torch have printed on a fit or predict that is not about the user's run (issue 16).
+NOT_ABOUT_THE_RUN = [
+    "Tip: For seamless cloud logging",  # the cloud logger's advertisement
+    "LeafSpec",  # torch deprecating a call inside Lightning
+    "on_after_batch_transfer",
+    "The dirpath has changed",  # reads like a fault
+    "smaller than the logging interval",  # nothing is logged per step
+    "module(s) in eval mode",  # the frozen stages' BatchNorm, on purpose
+]
+
 COLOURS = {"acer": (200, 40, 40), "betula": (40, 160, 40), "carpinus": (40, 60, 200)}
 
 

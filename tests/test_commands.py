@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import NOT_ABOUT_THE_RUN
 from conftest import TINY as TINY_OPTIONS
 
 from leaves.commands import COMMANDS, main, run
@@ -30,6 +31,18 @@ SUBCOMMANDS = [
     "submit",
 ]
 TINY = [*TINY_OPTIONS, "--trainer.max_epochs=1"]
+
+
+def test_fit_and_predict_say_only_what_is_about_the_run(leaves_dir, tmp_path, monkeypatch, capfd, caplog, recwarn):
+    """What a newcomer reads is their run: no advertisement, no foreign deprecation, nothing that reads
+    like a fault (the whole scripts/ path, in other processes, is the slow tier's)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "--data.data_dir", str(leaves_dir), *TINY]) == 0
+    assert main(["predict", "--data.data_dir", str(leaves_dir), *TINY_OPTIONS]) == 0
+    printed = capfd.readouterr()
+    said = "\n".join([printed.out, printed.err, caplog.text, *(str(w.message) for w in recwarn)])
+    assert "Best checkpoint:" in said and "Wrote submissions/submission.csv" in said
+    assert [message for message in NOT_ABOUT_THE_RUN if message in said] == []
 
 
 def test_leaves_help_lists_every_subcommand(capsys) -> None:

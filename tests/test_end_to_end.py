@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import TINY
+from conftest import NOT_ABOUT_THE_RUN, TINY
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}  # the checkout under test, whatever is installed
@@ -53,17 +53,7 @@ def test_fit_then_predict_writes_a_valid_submission(leaves_dir: Path, tmp_path: 
     assert len(list((tmp_path / "submissions").glob("submission-*.csv"))) == 1
 
 
-#: What Lightning and torch have printed on a fit or predict that is not about the user's run (issue 16).
-NOT_ABOUT_THE_RUN = [
-    "Tip: For seamless cloud logging",  # the cloud logger's advertisement
-    "LeafSpec",  # torch deprecating a call inside Lightning
-    "on_after_batch_transfer",
-    "The dirpath has changed",  # reads like a fault
-    "smaller than the logging interval",  # nothing is logged per step
-    "module(s) in eval mode",  # the frozen stages' BatchNorm, on purpose
-]
-
-
+@pytest.mark.slow
 def test_a_fit_and_predict_print_only_what_is_about_the_run(leaves_dir: Path, tmp_path: Path):
     fit = run("fit.py", "--data.data_dir", str(leaves_dir), *TINY, "--trainer.max_epochs=1", cwd=tmp_path)
     predict = run("predict.py", "--data.data_dir", str(leaves_dir), *TINY, cwd=tmp_path)
