@@ -68,6 +68,7 @@ from leaves.layout import (
     RECIPE_RESULT,
     TRAIN_CSV,
     checkpoint_path,
+    recipe_run_dir,
 )
 from leaves.utils.atomic import atomic_file, atomic_write_csv
 from leaves.workflows.api import predict
@@ -242,7 +243,7 @@ def run(
         raise SystemExit(f"error: unknown techniques {unknown}; choose from {', '.join(TECHNIQUES)}")
     if not (Path(data_dir) / ANSWERS_CSV).is_file():
         raise SystemExit(f"error: {Path(data_dir) / ANSWERS_CSV} not found: the techniques are scored on it")
-    root = Path(output) / Path(data_dir).name / recipe_name(recipe) / f"seed_{seed}"
+    root = recipe_run_dir(output, Path(data_dir).name, recipe_name(recipe), seed)
     d = Driver(data_dir, recipe, seed, root, folds, _split_equals(shlex.split(args)))
     base = d.fit("baseline")
     rows = [_row("baseline", d, base, None, base, [])]

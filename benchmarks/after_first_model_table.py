@@ -19,10 +19,16 @@ import pandas as pd
 from after_first_model import ROWS
 from jsonargparse import CLI
 
+from leaves.layout import recipe_run_dir
+
 
 def read_rows(output: str | Path) -> pd.DataFrame:
     """Every row of every (data, recipe, seed) under `output`."""
-    rows = [json.loads(line) for f in sorted(Path(output).glob(f"*/*/seed_*/{ROWS}")) for line in f.open()]
+    rows = [
+        json.loads(line)
+        for f in sorted(Path(output).glob(str(recipe_run_dir("", "*", "*", "*") / ROWS)))
+        for line in f.open()
+    ]
     if not rows:
         raise SystemExit(f"error: no {ROWS} under {output}: run benchmarks/after_first_model.py first")
     return pd.DataFrame(rows)

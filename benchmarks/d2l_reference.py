@@ -35,7 +35,17 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from leaves.inference.scoring import score_submission
-from leaves.layout import ANSWERS_CSV, RECIPE_RESULT, RUNS_DIR, SUBMISSION_CSV, TEST_CSV, TRAIN_CSV, VAL_ACC
+from leaves.layout import (
+    ANSWERS_CSV,
+    RECIPE_RESULT,
+    RECIPES_CSV,
+    RECIPES_DIR,
+    SUBMISSION_CSV,
+    TEST_CSV,
+    TRAIN_CSV,
+    VAL_ACC,
+    recipe_run_dir,
+)
 from leaves.report.recipes import summarise
 
 #: The recipe's name in the table, beside `leaves recipes`' `seed`.
@@ -189,8 +199,8 @@ def run_seed(
 def main(
     data_dir: str,
     seeds: list[int] = [42],  # noqa: B006  (jsonargparse reads the default from here)
-    runs_dir: str = f"{RUNS_DIR}/recipes",
-    csv: str = "recipes.csv",
+    runs_dir: str = RECIPES_DIR,
+    csv: str = RECIPES_CSV,
     epochs: int = 15,
     batch_size: int = 64,
     lr: float = 0.02,
@@ -210,7 +220,7 @@ def main(
     root = Path(data_dir)
     results = []
     for seed in seeds:
-        folder = Path(runs_dir) / root.name / NAME / f"seed_{seed}"
+        folder = recipe_run_dir(runs_dir, root.name, NAME, seed)
         done = folder / RECIPE_RESULT
         if not done.is_file():
             result = run_seed(root, seed, folder, epochs, batch_size, lr, image_size, num_workers)

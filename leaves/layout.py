@@ -42,6 +42,9 @@ CKPT = ".ckpt"
 KFOLD_DIR = "kfold"
 FOLD_PREFIX = "fold_"
 OOF_CSV = "oof.csv"
+#: `leaves recipes`: its run folders (`<data>/<recipe>/seed_<s>/` inside), and the table it appends to.
+RECIPES_DIR = f"{RUNS_DIR}/recipes"
+RECIPES_CSV = "recipes.csv"
 #: `leaves recipes`: one finished (recipe, seed) leaves this in its run folder.
 RECIPE_RESULT = "result.json"
 #: A fit with pseudo-labels or a teacher's soft targets for test images lists the test images it trained on.
@@ -90,3 +93,10 @@ def run_dir_of(checkpoint: str | Path) -> Path:
 def fold_run_name(fold: int) -> str:
     """The run name (folder inside the runs folder) of k-fold's fold `fold`."""
     return f"{KFOLD_DIR}/{FOLD_PREFIX}{fold}"
+
+
+def recipe_run_dir(runs_dir: str | Path, data_name: str, recipe: str, seed: int | str) -> Path:
+    """The run folder of one (recipe, seed) on one data folder, where `leaves recipes` and the benchmarks
+    that sit beside it (the d2l notes' loop, the after-the-first-model techniques) keep their results;
+    "*" for any part is the pattern that finds them all."""
+    return Path(runs_dir) / data_name / recipe / f"seed_{seed}"

@@ -13,7 +13,7 @@ from typing import Optional
 import pandas as pd
 
 from leaves.commands.options import DataFolder
-from leaves.layout import RUNS_DIR
+from leaves.layout import RECIPES_CSV, RECIPES_DIR
 from leaves.workflows.recipes import run_recipes
 
 
@@ -22,8 +22,8 @@ def recipes(
     data: DataFolder = DataFolder(),
     seeds: list[int] = [42],  # noqa: B006  (jsonargparse shows the default)
     budget: Optional[str] = None,
-    runs_dir: str = f"{RUNS_DIR}/recipes",
-    csv: str = "recipes.csv",
+    runs_dir: str = RECIPES_DIR,
+    csv: str = RECIPES_CSV,
     args: str = "",
 ) -> pd.DataFrame:
     """Train each recipe with each seed under one equal budget, predict test.csv, score and tabulate.

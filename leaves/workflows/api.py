@@ -26,7 +26,7 @@ from lightning.pytorch.cli import LightningArgumentParser
 
 from leaves.errors import ConfigError
 from leaves.inference.submission import SubmissionWriter
-from leaves.layout import BEST, LAST, RUNS_DIR, checkpoint_path
+from leaves.layout import BEST, LAST, RECIPES_DIR, checkpoint_path
 from leaves.workflows.clean import Cleaning, run_clean
 from leaves.workflows.cli import LeavesCLI, run_lightning
 from leaves.workflows.ensemble import Ensembled, run_ensemble
@@ -137,7 +137,7 @@ def recipes(
     data_dir: Optional[str] = None,
     seeds: Sequence[int] = (42,),
     budget: Optional[str] = None,
-    runs_dir: str = f"{RUNS_DIR}/recipes",
+    runs_dir: str = RECIPES_DIR,
     csv: Optional[str] = None,
     args: Optional[Sequence[str]] = None,
 ) -> pd.DataFrame:

@@ -24,7 +24,16 @@ from lightning.pytorch.utilities import rank_zero_info
 from leaves.callbacks.throughput import Throughput
 from leaves.inference.scoring import score_submission
 from leaves.inference.submission import SubmissionWriter
-from leaves.layout import ANSWERS_CSV, LAST, RECIPE_RESULT, RUNS_DIR, VAL_ACC, checkpoint_path
+from leaves.layout import (
+    ANSWERS_CSV,
+    LAST,
+    RECIPE_RESULT,
+    RECIPES_CSV,
+    RECIPES_DIR,
+    VAL_ACC,
+    checkpoint_path,
+    recipe_run_dir,
+)
 from leaves.report.recipes import summarise
 from leaves.utils.atomic import atomic_file
 from leaves.workflows.cli import run_lightning
@@ -99,8 +108,8 @@ def run_recipes(
     demo_dir: Optional[str] = None,
     seeds: Sequence[int] = (42,),
     budget: Optional[str] = None,
-    runs_dir: str = f"{RUNS_DIR}/recipes",
-    csv: Optional[str] = "recipes.csv",
+    runs_dir: str = RECIPES_DIR,
+    csv: Optional[str] = RECIPES_CSV,
     args: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Train each recipe with each seed under one equal budget, predict test.csv, score and tabulate;
@@ -115,7 +124,7 @@ def run_recipes(
     for config in configs:
         results = []
         for seed in seeds:
-            folder = Path(runs_dir) / data_name / recipe_name(config) / f"seed_{seed}"
+            folder = recipe_run_dir(runs_dir, data_name, recipe_name(config), seed)
             done = folder / RECIPE_RESULT
             if done.is_file():
                 rank_zero_info(f"{recipe_name(config)} seed {seed}: done earlier ({done}), kept")
