@@ -35,9 +35,10 @@ TINY = [*TINY_OPTIONS, "--trainer.max_epochs=1"]
 
 def test_fit_and_predict_say_only_what_is_about_the_run(leaves_dir, tmp_path, monkeypatch, capfd, caplog, recwarn):
     """What a newcomer reads is their run: no advertisement, no foreign deprecation, nothing that reads
-    like a fault (the whole scripts/ path, in other processes, is the slow tier's)."""
+    like a fault (the whole scripts/ path, in other processes, is the slow tier's). Stages are frozen, as
+    in the default recipe, whose BatchNorm layers are in eval mode on purpose."""
     monkeypatch.chdir(tmp_path)
-    assert main(["fit", "--data.data_dir", str(leaves_dir), *TINY]) == 0
+    assert main(["fit", "--data.data_dir", str(leaves_dir), *TINY, "--model.frozen_stages=1"]) == 0
     assert main(["predict", "--data.data_dir", str(leaves_dir), *TINY_OPTIONS]) == 0
     printed = capfd.readouterr()
     said = "\n".join([printed.out, printed.err, caplog.text, *(str(w.message) for w in recwarn)])
